@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine:
+#   make dev    installs what is missing, then serves with hot reload on 127.0.0.1:3000
+#   make test   installs what is missing, then runs every check and test
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+
+# npm's binaryen provides the wasm-opt cargo-leptos runs; it must come before
+# any other (Debian's breaks hydration). cargo-installed tools live in ~/.cargo/bin.
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+CLIPPY := cargo clippy --all-targets --locked
+SSR := -p app -p server --features app/ssr
+HYDRATE := -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown
+
+.PHONY: dev test tools-dev tools-test lint unit release e2e
+
+dev: tools-dev
+	cargo leptos watch
+
+test: tools-test lint unit release e2e
+
+tools-dev:
+	scripts/ensure-tools.sh dev
+
+tools-test:
+	scripts/ensure-tools.sh test
+
+lint:
+	cargo fmt --all --check
+	$(CLIPPY) $(SSR) -- -D warnings
+	$(CLIPPY) $(HYDRATE) -- -D warnings
+
+unit:
+	cargo test --locked $(SSR)
+
+# --precompress writes a .br and a .gz beside each static file.
+release:
+	cargo leptos build --release --precompress
+
+e2e:
+	cd end2end && npx playwright test

@@ -1,0 +1,61 @@
+//! The one error type that server functions return to the browser.
+//!
+//! It crosses the wire as JSON, so its messages are written for the person
+//! reading them; internal details are logged on the server, never sent.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+    http_export::StatusCode,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    /// The request itself was wrong: malformed, or missing an argument.
+    #[error("the request could not be understood: {0}")]
+    BadRequest(String),
+    /// The browser could not reach the server, or could not read its answer.
+    #[error("could not talk to the server ({0}); check your connection and try again")]
+    Network(String),
+    /// Something failed on the server; the details are in the server's log.
+    #[error("something went wrong on the server; please try again later")]
+    Internal,
+}
+
+impl AppError {
+    /// The HTTP status the server answers with for this error.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Network(_) => StatusCode::BAD_GATEWAY,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(err: ServerFnErrorErr) -> Self {
+        match err {
+            ServerFnErrorErr::Args(detail) => AppError::BadRequest(detail),
+            ServerFnErrorErr::MissingArg(arg) => {
+                AppError::BadRequest(format!("missing argument `{arg}`"))
+            }
+            // On the server this is the request body; in the browser, the response.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(detail) => AppError::BadRequest(detail),
+            #[cfg(not(feature = "ssr"))]
+            ServerFnErrorErr::Deserialization(detail) => AppError::Network(detail),
+            ServerFnErrorErr::Request(detail) => AppError::Network(detail),
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failed");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                AppError::Internal
+            }
+        }
+    }
+}

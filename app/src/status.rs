@@ -1,0 +1,69 @@
+//! The service status card: the first island, and the first server function.
+
+use leptos::{prelude::*, server_fn::codec::Json};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// What the server says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub version: String,
+    pub uptime_secs: u64,
+}
+
+/// When the server started; the server provides it through Leptos context.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, Copy)]
+pub struct StartedAt(pub std::time::Instant);
+
+// Server functions live under /fn: /api/* is the bearer-token JSON API,
+// which never reads cookies.
+// JSON in as well as out, so a malformed body is refused even though the
+// function takes no arguments.
+#[server(prefix = "/fn", endpoint = "status", input = Json)]
+pub async fn service_status() -> Result<StatusReport, AppError> {
+    let StartedAt(started) = use_context().ok_or(AppError::Internal)?;
+    Ok(StatusReport {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        uptime_secs: started.elapsed().as_secs(),
+    })
+}
+
+/// A button that asks the server how it is doing. Rendered disabled on the
+/// server; it becomes usable only once the WASM has hydrated it.
+#[island]
+pub fn StatusCard() -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    // Effects run only in the browser, so this marks hydration as done.
+    Effect::new(move || hydrated.set(true));
+    let check = Action::new(|_: &()| service_status());
+
+    let message = move || match check.value().get() {
+        None => "Not checked yet.".to_owned(),
+        Some(Ok(status)) => format!(
+            "Sepal {} is up and has been running for {} s.",
+            status.version, status.uptime_secs
+        ),
+        Some(Err(err)) => format!("The server did not answer: {err}"),
+    };
+
+    view! {
+        <section class="card status" aria-labelledby="status-title">
+            <h2 id="status-title">"Service status"</h2>
+            <p role="status" data-testid="status-message">{message}</p>
+            <button
+                type="button"
+                disabled=move || !hydrated.get() || check.pending().get()
+                on:click=move |_| {
+                    check.dispatch(());
+                }
+            >
+                {move || if check.pending().get() { "Checking…" } else { "Check the server" }}
+            </button>
+            <noscript>
+                <p class="hint">"This check needs JavaScript; everything else works without it."</p>
+            </noscript>
+        </section>
+    }
+}

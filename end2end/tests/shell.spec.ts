@@ -1,0 +1,77 @@
+import { expect, test } from '@playwright/test';
+
+test.describe('server rendering, with JavaScript disabled', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('the start page is complete HTML from the server', async ({ page }) => {
+    const response = await page.goto('/');
+    expect(response?.status()).toBe(200);
+    await expect(page).toHaveTitle('Sepal');
+    await expect(page.getByRole('link', { name: 'Sepal' })).toBeVisible();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Name that iris.');
+    await expect(page.getByText('four measurements')).toBeVisible();
+    // Without the WASM the status check cannot run, and says so.
+    await expect(page.getByRole('button', { name: 'Check the server' })).toBeDisabled();
+    await expect(page.getByText('This check needs JavaScript')).toBeVisible();
+  });
+
+  test('an unknown address answers 404 with a way back', async ({ page }) => {
+    const response = await page.goto('/no/such/page');
+    expect(response?.status()).toBe(404);
+    await expect(page).toHaveTitle('Page not found · Sepal');
+    await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+    await page.getByRole('link', { name: 'Go to the start page' }).click();
+    await expect(page).toHaveURL('/');
+  });
+});
+
+test.describe('hydration', () => {
+  test('the status card comes alive and calls its server function', async ({ page }) => {
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(msg.text());
+    });
+
+    await page.goto('/');
+    const button = page.getByRole('button', { name: 'Check the server' });
+    // Enabled only by code that runs in the WASM: fails if hydration breaks.
+    await expect(button).toBeEnabled();
+    await expect(page.getByTestId('status-message')).toHaveText('Not checked yet.');
+
+    const call = page.waitForResponse((r) => r.url().endsWith('/fn/status'));
+    await button.click();
+    expect((await call).status()).toBe(200);
+    await expect(page.getByTestId('status-message')).toHaveText(
+      /^Sepal \d+\.\d+\.\d+ is up and has been running for \d+ s\.$/,
+    );
+    expect(errors).toEqual([]);
+  });
+});
+
+test.describe('static files and bad requests', () => {
+  test('the bundle is served precompressed with brotli and gzip', async ({ request }) => {
+    for (const [accept, encoding] of [
+      ['br', 'br'],
+      ['gzip', 'gzip'],
+    ]) {
+      for (const file of ['/pkg/sepal.wasm', '/pkg/sepal.js', '/pkg/sepal.css']) {
+        const response = await request.get(file, { headers: { 'accept-encoding': accept } });
+        expect(response.status(), file).toBe(200);
+        expect(response.headers()['content-encoding'], `${file} with ${accept}`).toBe(encoding);
+      }
+    }
+  });
+
+  test('a malformed server-function call is a clear 400, not a crash', async ({ request }) => {
+    const response = await request.post('/fn/status', {
+      headers: { 'content-type': 'application/json' },
+      data: '{"not json',
+    });
+    expect(response.status()).toBe(400);
+    const body = await response.json();
+    expect(Object.keys(body)).toEqual(['BadRequest']);
+    // The server is still fine afterwards.
+    expect((await request.get('/healthz')).status()).toBe(200);
+  });
+});

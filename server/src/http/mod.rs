@@ -1,0 +1,91 @@
+//! The HTTP surface: one router for pages, server functions, static files
+//! and operational endpoints.
+
+mod server_fn_errors;
+
+use std::{convert::Infallible, time::Instant};
+
+use app::{App, shell, status::StartedAt};
+use axum::{
+    Json, Router,
+    body::Body,
+    http::{HeaderValue, Request, header},
+    middleware,
+    response::IntoResponse,
+    routing::get,
+};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list, render_app_to_stream_with_context};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+
+use crate::Config;
+
+/// Builds the whole application. `started` is when the server started, for
+/// the uptime that the status card shows.
+pub fn router(config: &Config, started: Instant) -> Router {
+    let leptos = LeptosOptions::builder()
+        // cargo-leptos sets this at compile time; plain `cargo` builds (tests) do not.
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("sepal"))
+        .site_root(config.site_root.to_string_lossy().as_ref())
+        .site_addr(config.addr)
+        .reload_port(config.reload_port)
+        .build();
+    let context = move || provide_context(StartedAt(started));
+    let page = {
+        let leptos = leptos.clone();
+        move || shell(leptos.clone())
+    };
+
+    // Any path that is neither a route nor a file renders the app, whose
+    // fallback route answers 404 with a page that says what to do next.
+    let render = render_app_to_stream_with_context(context, page.clone());
+    let not_found = tower::service_fn(move |req: Request<Body>| {
+        let render = render.clone();
+        async move { Ok::<_, Infallible>(render(req).await.into_response()) }
+    });
+    // Release builds put a .br and a .gz beside each file; ServeDir picks the
+    // one the browser accepts. `no-cache` lets browsers keep files but
+    // revalidate them (If-Modified-Since) so a new build is seen at once.
+    let site = ServeDir::new(&config.site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(not_found);
+    let site = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .service(site);
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&leptos, generate_route_list(App), context, page)
+        .fallback_service(site)
+        .layer(middleware::map_response(server_fn_errors::status_from_error))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(leptos)
+}
+
+/// Liveness: the process is up and answering.
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// One span per request. Only the path is logged: query strings can carry
+/// secrets (an OAuth `code`, for one).
+fn request_span(req: &Request<Body>) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+}

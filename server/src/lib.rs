@@ -1,0 +1,70 @@
+//! Sepal's web server: the Leptos pages, their server functions, static files
+//! and operational endpoints, on one axum router.
+
+mod config;
+mod http;
+pub mod telemetry;
+
+use std::time::Instant;
+
+pub use config::{Config, LogFormat};
+pub use http::router;
+
+/// What can stop the server from starting or serving. Each message says what
+/// the operator can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not read the .env file: {0}")]
+    DotEnv(#[from] dotenvy::Error),
+    #[error("invalid log filter (SEPAL_LOG): {0}")]
+    LogFilter(String),
+    #[error("could not set up logging: {0}")]
+    Logging(String),
+    #[error("could not listen on {addr} (is another server using it? set LEPTOS_SITE_ADDR): {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+pub async fn serve(config: Config) -> Result<(), Error> {
+    let app = router(&config, Instant::now());
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| Error::Bind { addr: config.addr, source })?;
+    tracing::info!(addr = %config.addr, "Sepal is listening on http://{}", config.addr);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(Error::Serve)?;
+    tracing::info!("Sepal stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,15 @@
+use clap::Parser;
+use server::{Config, Error, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    // A missing .env is normal; a broken one is not.
+    if let Err(err) = dotenvy::dotenv()
+        && !err.not_found()
+    {
+        return Err(Error::DotEnv(err));
+    }
+    let config = Config::parse();
+    telemetry::init(config.log_format, &config.log)?;
+    server::serve(config).await
+}

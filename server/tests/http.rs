@@ -1,0 +1,142 @@
+//! The HTTP surface, exercised in-process with `oneshot`: no port, no browser.
+
+use std::{fs, path::Path, time::Instant};
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    http::{Request, StatusCode, header},
+};
+use clap::Parser;
+use http_body_util::BodyExt;
+use server::Config;
+use tower::ServiceExt;
+
+fn app(site_root: &Path) -> Router {
+    let config = Config::parse_from(["sepal", "--site-root", &site_root.to_string_lossy()]);
+    server::router(&config, Instant::now())
+}
+
+async fn send(app: Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Bytes) {
+    let response = app.oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, body)
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn text(body: &Bytes) -> &str {
+    std::str::from_utf8(body).unwrap()
+}
+
+#[tokio::test]
+async fn healthz_reports_ok() {
+    let site = tempfile::tempdir().unwrap();
+    let (status, headers, body) = send(app(site.path()), get("/healthz")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(text(&body), r#"{"status":"ok"}"#);
+}
+
+#[tokio::test]
+async fn start_page_is_rendered_on_the_server() {
+    let site = tempfile::tempdir().unwrap();
+    let (status, _, body) = send(app(site.path()), get("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = text(&body);
+    assert!(html.contains("<h1>Name that iris.</h1>"), "{html}");
+    // The island's button waits for hydration before it can be used.
+    assert!(html.contains("disabled"), "{html}");
+    assert!(html.contains("/pkg/sepal.css"), "{html}");
+}
+
+#[tokio::test]
+async fn unknown_paths_get_the_not_found_page_with_404() {
+    let site = tempfile::tempdir().unwrap();
+    for request in [get("/no/such/page"), Request::post("/nope").body(Body::empty()).unwrap()] {
+        let (status, _, body) = send(app(site.path()), request).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(text(&body).contains("Page not found"));
+    }
+}
+
+#[tokio::test]
+async fn status_server_function_answers_with_the_version() {
+    let site = tempfile::tempdir().unwrap();
+    let request = Request::post("/fn/status")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, _, body) = send(app(site.path()), request).await;
+    assert_eq!(status, StatusCode::OK);
+    let status: app::status::StatusReport = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status.version, env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn malformed_server_function_call_is_a_400_with_a_reason() {
+    let site = tempfile::tempdir().unwrap();
+    let request = Request::post("/fn/status")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"not json"#))
+        .unwrap();
+    let (status, _, body) = send(app(site.path()), request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text(&body));
+    let error: app::error::AppError = serde_json::from_slice(&body).unwrap();
+    assert!(matches!(error, app::error::AppError::BadRequest(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn static_files_are_served_precompressed() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    fs::create_dir(&pkg).unwrap();
+    fs::write(pkg.join("sepal.js"), "plain").unwrap();
+    fs::write(pkg.join("sepal.js.br"), "brotli").unwrap();
+    fs::write(pkg.join("sepal.js.gz"), "gzip").unwrap();
+
+    for (accept, encoding, body) in [
+        ("br, gzip", Some("br"), "brotli"),
+        ("gzip", Some("gzip"), "gzip"),
+        ("identity", None, "plain"),
+    ] {
+        let request = Request::get("/pkg/sepal.js")
+            .header(header::ACCEPT_ENCODING, accept)
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, got) = send(app(site.path()), request).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap()),
+            encoding,
+            "Accept-Encoding: {accept}"
+        );
+        assert_eq!(text(&got), body);
+        assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let site = tempfile::tempdir().unwrap();
+    let (_, headers, _) = send(app(site.path()), get("/healthz")).await;
+    assert!(!headers["x-request-id"].is_empty());
+}
+
+#[test]
+fn config_help_and_defaults() {
+    use clap::CommandFactory;
+    Config::command().debug_assert();
+    let config = Config::parse_from(["sepal"]);
+    assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
+    assert_eq!(config.log_format, server::LogFormat::Pretty);
+    let config = Config::parse_from(["sepal", "--log-format", "json", "--addr", "0.0.0.0:8080"]);
+    assert_eq!(config.log_format, server::LogFormat::Json);
+    assert_eq!(config.addr.port(), 8080);
+    assert!(Config::try_parse_from(["sepal", "--log-format", "xml"]).is_err());
+}
