@@ -6,7 +6,6 @@
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
-    http_export::StatusCode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -23,9 +22,11 @@ pub enum AppError {
     Internal,
 }
 
+#[cfg(feature = "ssr")]
 impl AppError {
     /// The HTTP status the server answers with for this error.
-    pub fn status_code(&self) -> StatusCode {
+    pub fn status_code(&self) -> leptos::server_fn::http_export::StatusCode {
+        use leptos::server_fn::http_export::StatusCode;
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Network(_) => StatusCode::BAD_GATEWAY,

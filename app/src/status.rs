@@ -61,9 +61,11 @@ pub fn StatusCard() -> impl IntoView {
             >
                 {move || if check.pending().get() { "Checking…" } else { "Check the server" }}
             </button>
-            <noscript>
-                <p class="hint">"This check needs JavaScript; everything else works without it."</p>
-            </noscript>
+            // Shown until hydration, so a browser without JavaScript explains
+            // the disabled button (`<noscript>` would miss a script that fails to load).
+            <p class="hint" hidden=hydrated>
+                "This check needs JavaScript; everything else works without it."
+            </p>
         </section>
     }
 }

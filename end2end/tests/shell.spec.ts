@@ -38,6 +38,7 @@ test.describe('hydration', () => {
     // Enabled only by code that runs in the WASM: fails if hydration breaks.
     await expect(button).toBeEnabled();
     await expect(page.getByTestId('status-message')).toHaveText('Not checked yet.');
+    await expect(page.getByText('This check needs JavaScript')).toBeHidden();
 
     const call = page.waitForResponse((r) => r.url().endsWith('/fn/status'));
     await button.click();

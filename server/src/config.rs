@@ -6,7 +6,11 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Parser, ValueEnum};
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "sepal", version, about = "Sepal: iris species predictions for signed-in users")]
+#[command(
+    name = "sepal",
+    version,
+    about = "Sepal: iris species predictions for signed-in users"
+)]
 pub struct Config {
     /// Address to listen on. cargo-leptos sets it from `site-addr` in Cargo.toml.
     #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]

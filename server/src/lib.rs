@@ -20,7 +20,9 @@ pub enum Error {
     LogFilter(String),
     #[error("could not set up logging: {0}")]
     Logging(String),
-    #[error("could not listen on {addr} (is another server using it? set LEPTOS_SITE_ADDR): {source}")]
+    #[error(
+        "could not listen on {addr} (is another server using it? set LEPTOS_SITE_ADDR): {source}"
+    )]
     Bind {
         addr: std::net::SocketAddr,
         source: std::io::Error,
@@ -34,7 +36,10 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     let app = router(&config, Instant::now());
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
-        .map_err(|source| Error::Bind { addr: config.addr, source })?;
+        .map_err(|source| Error::Bind {
+            addr: config.addr,
+            source,
+        })?;
     tracing::info!(addr = %config.addr, "Sepal is listening on http://{}", config.addr);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

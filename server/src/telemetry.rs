@@ -10,7 +10,12 @@ pub fn init(format: LogFormat, filter: &str) -> Result<(), Error> {
     let result = match format {
         LogFormat::Pretty => registry.with(fmt::layer()).try_init(),
         LogFormat::Json => registry
-            .with(fmt::layer().json().flatten_event(true).with_current_span(true))
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true),
+            )
             .try_init(),
     };
     result.map_err(|e| Error::Logging(e.to_string()))

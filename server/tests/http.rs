@@ -1,4 +1,6 @@
 //! The HTTP surface, exercised in-process with `oneshot`: no port, no browser.
+// A test should stop at the first unexpected error.
+#![allow(clippy::unwrap_used)]
 
 use std::{fs, path::Path, time::Instant};
 
@@ -57,7 +59,10 @@ async fn start_page_is_rendered_on_the_server() {
 #[tokio::test]
 async fn unknown_paths_get_the_not_found_page_with_404() {
     let site = tempfile::tempdir().unwrap();
-    for request in [get("/no/such/page"), Request::post("/nope").body(Body::empty()).unwrap()] {
+    for request in [
+        get("/no/such/page"),
+        Request::post("/nope").body(Body::empty()).unwrap(),
+    ] {
         let (status, _, body) = send(app(site.path()), request).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(text(&body).contains("Page not found"));
@@ -87,7 +92,10 @@ async fn malformed_server_function_call_is_a_400_with_a_reason() {
     let (status, _, body) = send(app(site.path()), request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text(&body));
     let error: app::error::AppError = serde_json::from_slice(&body).unwrap();
-    assert!(matches!(error, app::error::AppError::BadRequest(_)), "{error:?}");
+    assert!(
+        matches!(error, app::error::AppError::BadRequest(_)),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -111,13 +119,20 @@ async fn static_files_are_served_precompressed() {
         let (status, headers, got) = send(app(site.path()), request).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
-            headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap()),
+            headers
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
             encoding,
             "Accept-Encoding: {accept}"
         );
         assert_eq!(text(&got), body);
         assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
-        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/javascript")
+        );
     }
 }
 

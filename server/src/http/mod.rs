@@ -67,7 +67,9 @@ pub fn router(config: &Config, started: Instant) -> Router {
         .route("/healthz", get(healthz))
         .leptos_routes_with_context(&leptos, generate_route_list(App), context, page)
         .fallback_service(site)
-        .layer(middleware::map_response(server_fn_errors::status_from_error))
+        .layer(middleware::map_response(
+            server_fn_errors::status_from_error,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
