@@ -76,3 +76,28 @@ test.describe('static files and bad requests', () => {
     expect((await request.get('/healthz')).status()).toBe(200);
   });
 });
+
+test('a first visit transfers at most 110 KB of JS and WASM', async ({ page }) => {
+  const transfers: { url: string; encoding: string; bytes: number }[] = [];
+  page.on('requestfinished', async (request) => {
+    if (!/\.(js|wasm)$/.test(new URL(request.url()).pathname)) return;
+    const response = await request.response();
+    const sizes = await request.sizes();
+    transfers.push({
+      url: request.url(),
+      encoding: (await response?.headerValue('content-encoding')) ?? 'identity',
+      bytes: sizes.responseBodySize,
+    });
+  });
+  await page.goto('/');
+  await expect(page.getByRole('button', { name: 'Check the server' })).toBeEnabled();
+
+  expect(transfers.map((t) => new URL(t.url).pathname).sort()).toEqual([
+    '/pkg/sepal.js',
+    '/pkg/sepal.wasm',
+  ]);
+  for (const t of transfers) expect(t.encoding, t.url).toBe('br');
+  const total = transfers.reduce((sum, t) => sum + t.bytes, 0);
+  console.log(`first-load JS+WASM: ${total} bytes (${transfers.map((t) => `${t.url}: ${t.bytes}`).join(', ')})`);
+  expect(total).toBeLessThanOrEqual(110_000);
+});
