@@ -6,6 +6,7 @@
 //! README ("Rendering mode") for the measurements behind that choice.
 
 pub mod error;
+pub mod model;
 mod pages;
 pub mod status;
 

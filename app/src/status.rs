@@ -10,6 +10,8 @@ use crate::error::AppError;
 pub struct StatusReport {
     pub version: String,
     pub uptime_secs: u64,
+    /// The model being served, as `name version`.
+    pub model: String,
 }
 
 /// When the server started; the server provides it through Leptos context.
@@ -24,9 +26,13 @@ pub struct StartedAt(pub std::time::Instant);
 #[server(prefix = "/fn", endpoint = "status", input = Json)]
 pub async fn service_status() -> Result<StatusReport, AppError> {
     let StartedAt(started) = use_context().ok_or(AppError::Internal)?;
+    let predictor: std::sync::Arc<dyn crate::model::Predictor> =
+        use_context().ok_or(AppError::Internal)?;
+    let manifest = predictor.manifest();
     Ok(StatusReport {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         uptime_secs: started.elapsed().as_secs(),
+        model: format!("{} {}", manifest.name, manifest.version),
     })
 }
 
@@ -42,8 +48,8 @@ pub fn StatusCard() -> impl IntoView {
     let message = move || match check.value().get() {
         None => "Not checked yet.".to_owned(),
         Some(Ok(status)) => format!(
-            "Sepal {} is up and has been running for {} s.",
-            status.version, status.uptime_secs
+            "Sepal {} is up, serving the {} model, and has been running for {} s.",
+            status.version, status.model, status.uptime_secs
         ),
         Some(Err(err)) => format!("The server did not answer: {err}"),
     };

@@ -44,7 +44,7 @@ test.describe('hydration', () => {
     await button.click();
     expect((await call).status()).toBe(200);
     await expect(page.getByTestId('status-message')).toHaveText(
-      /^Sepal \d+\.\d+\.\d+ is up and has been running for \d+ s\.$/,
+      /^Sepal \d+\.\d+\.\d+ is up, serving the iris 1\.0\.0 model, and has been running for \d+ s\.$/,
     );
     expect(errors).toEqual([]);
   });

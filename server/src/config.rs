@@ -21,6 +21,10 @@ pub struct Config {
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
 
+    /// Model folder: `manifest.json` and the ONNX file it names (see models/).
+    #[arg(long, env = "SEPAL_MODEL_DIR", default_value = "models/iris")]
+    pub model_dir: PathBuf,
+
     /// Port of cargo-leptos' live-reload socket (`cargo leptos watch` only).
     #[arg(long, env = "LEPTOS_RELOAD_PORT", default_value_t = 3001)]
     pub reload_port: u32,

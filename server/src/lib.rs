@@ -3,9 +3,10 @@
 
 mod config;
 mod http;
+pub mod inference;
 pub mod telemetry;
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 pub use config::{Config, LogFormat};
 pub use http::router;
@@ -20,6 +21,8 @@ pub enum Error {
     LogFilter(String),
     #[error("could not set up logging: {0}")]
     Logging(String),
+    #[error("cannot serve the model: {0}")]
+    Model(#[from] inference::ModelError),
     #[error(
         "could not listen on {addr} (is another server using it? set LEPTOS_SITE_ADDR): {source}"
     )]
@@ -33,7 +36,14 @@ pub enum Error {
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(config: Config) -> Result<(), Error> {
-    let app = router(&config, Instant::now());
+    let model = inference::Model::load(&config.model_dir)?;
+    tracing::info!(
+        model = %model.manifest().name,
+        version = %model.manifest().version,
+        dir = %config.model_dir.display(),
+        "model loaded"
+    );
+    let app = router(&config, Arc::new(model), Instant::now());
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| Error::Bind {

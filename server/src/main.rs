@@ -1,8 +1,20 @@
+use std::process::ExitCode;
+
 use clap::Parser;
 use server::{Config, Error, telemetry};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sepal: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Error> {
     // A missing .env is normal; a broken one is not.
     if let Err(err) = dotenvy::dotenv()
         && !err.not_found()

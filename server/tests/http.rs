@@ -2,7 +2,7 @@
 // A test should stop at the first unexpected error.
 #![allow(clippy::unwrap_used)]
 
-use std::{fs, path::Path, time::Instant};
+use std::{fs, path::Path, sync::Arc, time::Instant};
 
 use axum::{
     Router,
@@ -16,7 +16,9 @@ use tower::ServiceExt;
 
 fn app(site_root: &Path) -> Router {
     let config = Config::parse_from(["sepal", "--site-root", &site_root.to_string_lossy()]);
-    server::router(&config, Instant::now())
+    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
+    let model = server::inference::Model::load(&model_dir).unwrap();
+    server::router(&config, Arc::new(model), Instant::now())
 }
 
 async fn send(app: Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Bytes) {
@@ -80,6 +82,7 @@ async fn status_server_function_answers_with_the_version() {
     assert_eq!(status, StatusCode::OK);
     let status: app::status::StatusReport = serde_json::from_slice(&body).unwrap();
     assert_eq!(status.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(status.model, "iris 1.0.0");
 }
 
 #[tokio::test]

@@ -3,9 +3,9 @@
 
 mod server_fn_errors;
 
-use std::{convert::Infallible, time::Instant};
+use std::{convert::Infallible, sync::Arc, time::Instant};
 
-use app::{App, shell, status::StartedAt};
+use app::{App, model::Predictor, shell, status::StartedAt};
 use axum::{
     Json, Router,
     body::Body,
@@ -25,9 +25,9 @@ use tower_http::{
 
 use crate::Config;
 
-/// Builds the whole application. `started` is when the server started, for
-/// the uptime that the status card shows.
-pub fn router(config: &Config, started: Instant) -> Router {
+/// Builds the whole application around the model it serves. `started` is
+/// when the server started, for the uptime that the status card shows.
+pub fn router(config: &Config, model: Arc<dyn Predictor>, started: Instant) -> Router {
     let leptos = LeptosOptions::builder()
         // cargo-leptos sets this at compile time; plain `cargo` builds (tests) do not.
         .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("sepal"))
@@ -35,7 +35,10 @@ pub fn router(config: &Config, started: Instant) -> Router {
         .site_addr(config.addr)
         .reload_port(config.reload_port)
         .build();
-    let context = move || provide_context(StartedAt(started));
+    let context = move || {
+        provide_context(StartedAt(started));
+        provide_context(model.clone());
+    };
     let page = {
         let leptos = leptos.clone();
         move || shell(leptos.clone())
@@ -43,7 +46,7 @@ pub fn router(config: &Config, started: Instant) -> Router {
 
     // Any path that is neither a route nor a file renders the app, whose
     // fallback route answers 404 with a page that says what to do next.
-    let render = render_app_to_stream_with_context(context, page.clone());
+    let render = render_app_to_stream_with_context(context.clone(), page.clone());
     let not_found = tower::service_fn(move |req: Request<Body>| {
         let render = render.clone();
         async move { Ok::<_, Infallible>(render(req).await.into_response()) }

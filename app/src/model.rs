@@ -1,0 +1,215 @@
+//! What the app knows about a model: its manifest, and the validation of
+//! input against it. The manifest drives the form, the checks and the result
+//! view, so another tabular classifier is served by pointing the server at
+//! another model folder. Running the model is the server's job (`server::inference`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `manifest.json` in a model folder, written by `models/train.py`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    pub title: String,
+    pub description: String,
+    pub onnx: OnnxFile,
+    pub features: Vec<FeatureSpec>,
+    pub classes: Vec<ClassSpec>,
+    pub examples: Vec<Example>,
+    pub metrics: Metrics,
+    pub training: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnnxFile {
+    /// File name, relative to the model folder.
+    pub file: String,
+    /// Hex SHA-256 of that file; the server refuses to start on a mismatch.
+    pub sha256: String,
+    /// Name of the input tensor, `[N, features]` f32.
+    pub input: String,
+    /// Name of the output tensor, `[N, classes]` f32 probabilities.
+    pub output: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureSpec {
+    /// Key in forms and JSON.
+    pub name: String,
+    /// What people read.
+    pub label: String,
+    pub unit: String,
+    /// Hard bounds, inclusive: values outside them are refused.
+    pub min: f64,
+    pub max: f64,
+    /// The range seen in the training data.
+    pub typical_min: f64,
+    pub typical_max: f64,
+    /// Input granularity for the form.
+    pub step: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassSpec {
+    pub name: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub label: String,
+    pub class: String,
+    pub values: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Accuracy on the held-out split.
+    pub test_accuracy: f64,
+    pub train_samples: u32,
+    pub test_samples: u32,
+    /// Rows are true classes, columns predicted ones, in `classes` order.
+    pub confusion_matrix: Vec<Vec<u32>>,
+}
+
+/// One row of input that passed validation, in the manifest's feature order.
+/// The only way to make one is [`Manifest::validate`], so the model never
+/// sees unchecked input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features(Vec<f32>);
+
+impl Features {
+    pub fn values(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+/// The model's answer for one row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Name of the most probable class.
+    pub class: String,
+    /// One probability per class, in the manifest's class order.
+    pub probabilities: Vec<f32>,
+}
+
+/// Why one field was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{label}: {problem}")]
+pub struct FieldError {
+    /// The field's key, as sent.
+    pub field: String,
+    /// The field's label, or the key for fields the model does not know.
+    pub label: String,
+    pub problem: String,
+}
+
+/// Every problem found in one row of input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("the measurements are not valid: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct InvalidInput(pub Vec<FieldError>);
+
+impl Manifest {
+    /// Checks one row of input: every feature present, a finite number (or
+    /// text that reads as one, as forms send) within its hard bounds, and no
+    /// field the model does not know. Reports every problem, not the first.
+    pub fn validate(&self, input: &BTreeMap<String, Value>) -> Result<Features, InvalidInput> {
+        let mut errors = Vec::new();
+        let mut values = Vec::with_capacity(self.features.len());
+        for feature in &self.features {
+            match feature.check(input.get(&feature.name)) {
+                Ok(value) => values.push(value),
+                Err(problem) => errors.push(FieldError {
+                    field: feature.name.clone(),
+                    label: feature.label.clone(),
+                    problem,
+                }),
+            }
+        }
+        for field in input.keys() {
+            if !self.features.iter().any(|f| &f.name == field) {
+                errors.push(FieldError {
+                    field: field.clone(),
+                    label: field.clone(),
+                    problem: format!(
+                        "is not a measurement this model uses (expected: {})",
+                        self.feature_names().join(", ")
+                    ),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(Features(values))
+        } else {
+            Err(InvalidInput(errors))
+        }
+    }
+
+    /// The prediction for one row of model output.
+    pub fn prediction(&self, probabilities: Vec<f32>) -> Prediction {
+        let best = probabilities
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(0, |(i, _)| i);
+        Prediction {
+            class: self
+                .classes
+                .get(best)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+            probabilities,
+        }
+    }
+
+    fn feature_names(&self) -> Vec<&str> {
+        self.features.iter().map(|f| f.name.as_str()).collect()
+    }
+}
+
+impl FeatureSpec {
+    fn check(&self, value: Option<&Value>) -> Result<f32, String> {
+        let number = match value {
+            None | Some(Value::Null) => return Err("is required".to_owned()),
+            Some(Value::String(s)) if s.trim().is_empty() => return Err("is required".to_owned()),
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(_) => None,
+        };
+        let unit = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.unit)
+        };
+        match number {
+            None if self.unit.is_empty() => Err("must be a number".to_owned()),
+            None => Err(format!("must be a number, in {}", self.unit)),
+            Some(n) if !n.is_finite() => Err("must be a finite number".to_owned()),
+            Some(n) if n < self.min || n > self.max => Err(format!(
+                "must be between {} and {}{unit}; got {n}",
+                self.min, self.max
+            )),
+            // Bounds are far inside f32's range, so this cast only rounds.
+            Some(n) => Ok(n as f32),
+        }
+    }
+}
+
+/// The model as server functions use it. The server provides one through
+/// Leptos context (`Arc<dyn Predictor>`); `app` never links the runtime.
+#[cfg(feature = "ssr")]
+pub trait Predictor: Send + Sync {
+    fn manifest(&self) -> &Manifest;
+    /// Runs the model on validated rows. A failure is logged by the
+    /// implementation; the error says only that the server failed.
+    fn predict(&self, rows: &[Features]) -> Result<Vec<Prediction>, crate::error::AppError>;
+}

@@ -1,0 +1,202 @@
+//! Runs a model folder's ONNX classifier with tract.
+//!
+//! The folder is checked once at start (manifest, sha256, tensor names and
+//! shapes) and the graph optimized into one runnable plan. The plan is
+//! immutable and shared by every request without a lock: each run gets its
+//! own scratch state.
+
+use std::{
+    fmt::Write as _,
+    io,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use app::model::{Features, Manifest, Prediction};
+use sha2::{Digest, Sha256};
+use tract_onnx::prelude::*;
+
+/// Why a model folder cannot be served, or a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read {path}: {source} (set SEPAL_MODEL_DIR to a model folder)")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path} is not a valid model manifest: {source}")]
+    Manifest {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "{path} has sha256 {actual} but its manifest says {expected}: the file was changed \
+         or belongs to another export; re-run `make model`"
+    )]
+    HashMismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("{path} is not a model tract can run: {detail}")]
+    Onnx { path: PathBuf, detail: String },
+    #[error("{path} does not match its manifest: {detail}")]
+    Mismatch { path: PathBuf, detail: String },
+    #[error("the model failed to run: {0}")]
+    Run(String),
+}
+
+/// A loaded, checked, optimized model and its manifest.
+pub struct Model {
+    manifest: Manifest,
+    plan: Arc<TypedRunnableModel>,
+}
+
+impl Model {
+    /// Loads the model folder `dir`: `manifest.json` and the ONNX file it names.
+    pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        let manifest_path = dir.join("manifest.json");
+        let manifest: Manifest =
+            serde_json::from_slice(&read(&manifest_path)?).map_err(|source| {
+                ModelError::Manifest {
+                    path: manifest_path,
+                    source,
+                }
+            })?;
+
+        let path = dir.join(&manifest.onnx.file);
+        let bytes = read(&path)?;
+        let actual = hex_sha256(&bytes);
+        if !actual.eq_ignore_ascii_case(&manifest.onnx.sha256) {
+            return Err(ModelError::HashMismatch {
+                path,
+                expected: manifest.onnx.sha256.clone(),
+                actual,
+            });
+        }
+
+        let onnx_error = |e: TractError| ModelError::Onnx {
+            path: path.clone(),
+            detail: format!("{e:#}"),
+        };
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut bytes.as_slice())
+            .and_then(|m| m.into_typed())
+            .map_err(onnx_error)?;
+        check_signature(&model, &manifest).map_err(|detail| ModelError::Mismatch {
+            path: path.clone(),
+            detail,
+        })?;
+        let plan = model
+            .into_optimized()
+            .and_then(|m| m.into_runnable())
+            .map_err(onnx_error)?;
+
+        Ok(Model { manifest, plan })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Class probabilities for each row, in one run of the model.
+    pub fn predict(&self, rows: &[Features]) -> Result<Vec<Prediction>, ModelError> {
+        let width = self.manifest.features.len();
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut values = Vec::with_capacity(rows.len() * width);
+        for row in rows {
+            // `Features` come from a manifest's validation; refuse another model's.
+            if row.values().len() != width {
+                return Err(ModelError::Run(format!(
+                    "a row has {} values, the model takes {width}",
+                    row.values().len()
+                )));
+            }
+            values.extend_from_slice(row.values());
+        }
+        let run_error = |e: TractError| ModelError::Run(format!("{e:#}"));
+        let input = Tensor::from_shape(&[rows.len(), width], &values).map_err(run_error)?;
+        let outputs = self.plan.run(tvec!(input.into())).map_err(run_error)?;
+        let probabilities = outputs[0].to_plain_array_view::<f32>().map_err(run_error)?;
+        Ok(probabilities
+            .outer_iter()
+            .map(|row| self.manifest.prediction(row.iter().copied().collect()))
+            .collect())
+    }
+}
+
+impl app::model::Predictor for Model {
+    fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn predict(&self, rows: &[Features]) -> Result<Vec<Prediction>, app::error::AppError> {
+        Model::predict(self, rows).map_err(|err| {
+            tracing::error!(%err, model = %self.manifest.name, "prediction failed");
+            app::error::AppError::Internal
+        })
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
+    std::fs::read(path).map_err(|source| ModelError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
+/// One input `[N, features]` and one output `[N, classes]`, named as the
+/// manifest says.
+fn check_signature(model: &TypedModel, manifest: &Manifest) -> Result<(), String> {
+    let (inputs, outputs) = (
+        model.input_outlets().map_err(|e| e.to_string())?,
+        model.output_outlets().map_err(|e| e.to_string())?,
+    );
+    let ([input], [output]) = (inputs, outputs) else {
+        return Err(format!(
+            "expected one input and one output, found {} and {}",
+            inputs.len(),
+            outputs.len()
+        ));
+    };
+    let input_name = &model.node(input.node).name;
+    if *input_name != manifest.onnx.input {
+        return Err(format!(
+            "input is named `{input_name}`, manifest says `{}`",
+            manifest.onnx.input
+        ));
+    }
+    let output_name = model
+        .outlet_label(*output)
+        .unwrap_or(&model.node(output.node).name);
+    if output_name != manifest.onnx.output {
+        return Err(format!(
+            "output is named `{output_name}`, manifest says `{}`",
+            manifest.onnx.output
+        ));
+    }
+    for (what, outlet, expected) in [
+        ("input", input, manifest.features.len()),
+        ("output", output, manifest.classes.len()),
+    ] {
+        let fact = model.outlet_fact(*outlet).map_err(|e| e.to_string())?;
+        let columns = (fact.rank() == 2)
+            .then(|| fact.shape[1].as_i64().and_then(|n| usize::try_from(n).ok()))
+            .flatten();
+        if fact.datum_type != f32::datum_type() || columns != Some(expected) {
+            return Err(format!(
+                "{what} is {:?} {:?}, manifest needs f32 [N, {expected}]",
+                fact.datum_type, fact.shape
+            ));
+        }
+    }
+    Ok(())
+}
