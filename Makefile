@@ -12,7 +12,7 @@ CLIPPY := cargo clippy --all-targets --locked
 SSR := -p app -p server --features app/ssr
 HYDRATE := -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown
 
-.PHONY: dev test tools-dev tools-test lint unit release e2e
+.PHONY: dev test tools-dev tools-test lint unit release e2e model bench
 
 dev: tools-dev
 	cargo leptos watch
@@ -39,3 +39,17 @@ release:
 
 e2e:
 	cd end2end && npx playwright test
+
+# Re-trains and re-exports the models (needs Python 3 and PyPI; building and
+# testing Sepal do not). Versions are pinned in models/requirements.txt.
+MODEL_VENV := target/model-venv
+model:
+	test -x $(MODEL_VENV)/bin/python || python3 -m venv $(MODEL_VENV)
+	$(MODEL_VENV)/bin/pip install --quiet -r models/requirements.txt
+	$(MODEL_VENV)/bin/python models/train.py iris
+	$(MODEL_VENV)/bin/python models/train.py wine
+
+# Inference benchmarks: tract (criterion), then scikit-learn and onnxruntime.
+bench: model
+	cargo bench --locked $(SSR) --bench inference
+	$(MODEL_VENV)/bin/python bench/inference.py

@@ -37,6 +37,7 @@ export default defineConfig({
     env: {
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: '../target/site',
+      SEPAL_MODEL_DIR: '../models/iris',
       SEPAL_LOG_FORMAT: 'json',
     },
   },

@@ -117,17 +117,18 @@ def wine_spec() -> Spec:
 SPECS = {"iris": iris_spec, "wine": wine_spec}
 
 
-def plain_onnx(pipeline, n_features: int, n_classes: int) -> onnx.ModelProto:
-    """The pipeline as one affine map and a softmax.
-
-    StandardScaler then multinomial LogisticRegression is
-    softmax(((x - mean) / scale) @ coef.T + intercept); folding the scaler in
-    gives softmax(x @ W + b) with W = (coef / scale).T and
-    b = intercept - (mean / scale) @ coef.T.
-    """
+def folded(pipeline):
+    """The pipeline's scaler folded into its classifier's weights: the same
+    function of x, as W = coef / scale and b = intercept - (mean / scale) @ coef.T."""
     scaler, clf = pipeline[0], pipeline[-1]
-    weights = (clf.coef_ / scaler.scale_).T.astype(np.float32)
-    bias = (clf.intercept_ - (scaler.mean_ / scaler.scale_) @ clf.coef_.T).astype(np.float32)
+    weights = clf.coef_ / scaler.scale_
+    bias = clf.intercept_ - (scaler.mean_ / scaler.scale_) @ clf.coef_.T
+    return weights, bias
+
+
+def plain_onnx(pipeline, n_features: int, n_classes: int) -> onnx.ModelProto:
+    """The pipeline as one affine map and a softmax: softmax(x @ W.T + b)."""
+    weights, bias = folded(pipeline)
     graph = helper.make_graph(
         [
             helper.make_node("MatMul", ["features", "weights"], ["logits_raw"]),
@@ -137,7 +138,10 @@ def plain_onnx(pipeline, n_features: int, n_classes: int) -> onnx.ModelProto:
         "classifier",
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", n_features])],
         [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", n_classes])],
-        [numpy_helper.from_array(weights, "weights"), numpy_helper.from_array(bias, "bias")],
+        [
+            numpy_helper.from_array(weights.T.astype(np.float32), "weights"),
+            numpy_helper.from_array(bias.astype(np.float32), "bias"),
+        ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.producer_name = "sepal models/train.py"
@@ -146,19 +150,24 @@ def plain_onnx(pipeline, n_features: int, n_classes: int) -> onnx.ModelProto:
 
 
 def skl2onnx_export(pipeline, n_features: int) -> onnx.ModelProto:
-    """skl2onnx's own export (Scaler, LinearClassifier, Normalizer), kept for
-    comparison benchmarks. ZipMap is off: tract does not run it."""
+    """skl2onnx's own export (LinearClassifier + Normalizer), kept for the
+    comparison in README.md. tract has no ai.onnx.ml Scaler, so the scaler is
+    folded into the weights first; ZipMap is off, as tract does not run it."""
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType
 
-    model = to_onnx(
-        pipeline,
+    clf = pipeline[-1]
+    weights, bias = folded(pipeline)
+    single = LogisticRegression()
+    single.coef_, single.intercept_, single.classes_ = weights, bias, clf.classes_
+    single.n_features_in_ = n_features
+    return to_onnx(
+        single,
         initial_types=[("features", FloatTensorType([None, n_features]))],
-        options={id(pipeline[-1]): {"zipmap": False}},
+        options={id(single): {"zipmap": False}},
         final_types=[("label", None), ("probabilities", None)],
         target_opset={"": OPSET, "ai.onnx.ml": 3},
     )
-    return model
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ use std::{
 
 use app::model::{Features, Manifest, Prediction};
 use sha2::{Digest, Sha256};
-use tract_onnx::prelude::*;
+use tract_onnx::{prelude::*, tract_hir::infer::Factoid};
 
 /// Why a model folder cannot be served, or a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,16 +76,32 @@ impl Model {
             path: path.clone(),
             detail: format!("{e:#}"),
         };
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut bytes.as_slice())
-            .and_then(|m| m.into_typed())
-            .map_err(onnx_error)?;
-        check_signature(&model, &manifest).map_err(|detail| ModelError::Mismatch {
+        let mismatch = |detail: String| ModelError::Mismatch {
             path: path.clone(),
             detail,
-        })?;
+        };
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut bytes.as_slice())
+            .map_err(onnx_error)?;
+        // Exports may leave the batch size (skl2onnx: even its name) open;
+        // tract needs it named. A declared width must agree with the manifest.
+        let width = manifest.features.len();
+        let input = model.input_fact(0).map_err(onnx_error)?;
+        let declared = input.shape.dims().nth(1).and_then(|d| d.concretize());
+        if let Some(columns) = declared.filter(|c| c.to_i64().ok() != i64::try_from(width).ok()) {
+            return Err(mismatch(format!(
+                "input has {columns} columns, manifest needs f32 [N, {width}]"
+            )));
+        }
+        let batch = model.sym("N");
+        let model = model
+            .with_input_fact(0, f32::fact([batch.to_dim(), width.to_dim()]).into())
+            .and_then(|m| m.into_typed())
+            .map_err(onnx_error)?;
+        let output = probabilities_output(&model, &manifest).map_err(mismatch)?;
         let plan = model
-            .into_optimized()
+            .with_output_outlets(&[output])
+            .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .map_err(onnx_error)?;
 
@@ -116,10 +132,13 @@ impl Model {
         let run_error = |e: TractError| ModelError::Run(format!("{e:#}"));
         let input = Tensor::from_shape(&[rows.len(), width], &values).map_err(run_error)?;
         let outputs = self.plan.run(tvec!(input.into())).map_err(run_error)?;
-        let probabilities = outputs[0].to_plain_array_view::<f32>().map_err(run_error)?;
+        let probabilities = outputs[0]
+            .try_as_plain_ram()
+            .and_then(|plain| plain.as_slice::<f32>())
+            .map_err(run_error)?;
         Ok(probabilities
-            .outer_iter()
-            .map(|row| self.manifest.prediction(row.iter().copied().collect()))
+            .chunks_exact(self.manifest.classes.len())
+            .map(|row| self.manifest.prediction(row.to_vec()))
             .collect())
     }
 }
@@ -153,19 +172,13 @@ fn hex_sha256(bytes: &[u8]) -> String {
         })
 }
 
-/// One input `[N, features]` and one output `[N, classes]`, named as the
-/// manifest says.
-fn check_signature(model: &TypedModel, manifest: &Manifest) -> Result<(), String> {
-    let (inputs, outputs) = (
-        model.input_outlets().map_err(|e| e.to_string())?,
-        model.output_outlets().map_err(|e| e.to_string())?,
-    );
-    let ([input], [output]) = (inputs, outputs) else {
-        return Err(format!(
-            "expected one input and one output, found {} and {}",
-            inputs.len(),
-            outputs.len()
-        ));
+/// Checks that the model has one input `[N, features]` and an output
+/// `[N, classes]`, named as the manifest says, and returns that output. Other
+/// outputs (skl2onnx adds a `label`) are dropped, so tract never computes them.
+fn probabilities_output(model: &TypedModel, manifest: &Manifest) -> Result<OutletId, String> {
+    let inputs = model.input_outlets().map_err(|e| e.to_string())?;
+    let [input] = inputs else {
+        return Err(format!("expected one input, found {}", inputs.len()));
     };
     let input_name = &model.node(input.node).name;
     if *input_name != manifest.onnx.input {
@@ -174,20 +187,28 @@ fn check_signature(model: &TypedModel, manifest: &Manifest) -> Result<(), String
             manifest.onnx.input
         ));
     }
-    let output_name = model
-        .outlet_label(*output)
-        .unwrap_or(&model.node(output.node).name);
-    if output_name != manifest.onnx.output {
-        return Err(format!(
-            "output is named `{output_name}`, manifest says `{}`",
-            manifest.onnx.output
-        ));
-    }
+    let outputs = model.output_outlets().map_err(|e| e.to_string())?;
+    let name = |outlet: &OutletId| {
+        model
+            .outlet_label(*outlet)
+            .unwrap_or(&model.node(outlet.node).name)
+            .to_owned()
+    };
+    let output = *outputs
+        .iter()
+        .find(|o| name(o) == manifest.onnx.output)
+        .ok_or_else(|| {
+            format!(
+                "no output named `{}` (outputs: {})",
+                manifest.onnx.output,
+                outputs.iter().map(name).collect::<Vec<_>>().join(", ")
+            )
+        })?;
     for (what, outlet, expected) in [
-        ("input", input, manifest.features.len()),
+        ("input", *input, manifest.features.len()),
         ("output", output, manifest.classes.len()),
     ] {
-        let fact = model.outlet_fact(*outlet).map_err(|e| e.to_string())?;
+        let fact = model.outlet_fact(outlet).map_err(|e| e.to_string())?;
         let columns = (fact.rank() == 2)
             .then(|| fact.shape[1].as_i64().and_then(|n| usize::try_from(n).ok()))
             .flatten();
@@ -198,5 +219,5 @@ fn check_signature(model: &TypedModel, manifest: &Manifest) -> Result<(), String
             ));
         }
     }
-    Ok(())
+    Ok(output)
 }

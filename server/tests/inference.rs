@@ -192,7 +192,7 @@ fn a_manifest_naming_another_tensor_is_refused() {
     edit_manifest(dir.path(), |m| m["onnx"]["output"] = Value::from("label"));
     let message = load_error(dir.path());
     assert!(
-        message.contains("output is named `probabilities`, manifest says `label`"),
+        message.contains("no output named `label` (outputs: probabilities)"),
         "{message}"
     );
 }
