@@ -12,7 +12,7 @@ CLIPPY := cargo clippy --all-targets --locked
 SSR := -p app -p server --features app/ssr
 HYDRATE := -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown
 
-.PHONY: dev test tools-dev tools-test lint unit release e2e model bench
+.PHONY: dev test tools-dev tools-test lint unit release e2e venv model bench
 
 dev: tools-dev
 	cargo leptos watch
@@ -37,19 +37,23 @@ unit:
 release:
 	cargo leptos build --release --precompress
 
-e2e:
+e2e: release
 	cd end2end && npx playwright test
 
-# Re-trains and re-exports the models (needs Python 3 and PyPI; building and
-# testing Sepal do not). Versions are pinned in models/requirements.txt.
+# The Python side (PyPI, Python 3 with venv): only for `make model` and
+# `make bench`; building and testing Sepal need none of it.
 MODEL_VENV := target/model-venv
-model:
-	test -x $(MODEL_VENV)/bin/python || python3 -m venv $(MODEL_VENV)
+PYTHON := $(MODEL_VENV)/bin/python
+venv:
+	test -x $(MODEL_VENV)/bin/pip || python3 -m venv --clear $(MODEL_VENV)
 	$(MODEL_VENV)/bin/pip install --quiet -r models/requirements.txt
-	$(MODEL_VENV)/bin/python models/train.py iris
-	$(MODEL_VENV)/bin/python models/train.py wine
+
+# Re-trains and re-exports the models; versions pinned in models/requirements.txt.
+model: venv
+	$(PYTHON) models/train.py iris
+	$(PYTHON) models/train.py wine
 
 # Inference benchmarks: tract (criterion), then scikit-learn and onnxruntime.
-bench: model
+bench: venv
 	cargo bench --locked $(SSR) --bench inference
-	$(MODEL_VENV)/bin/python bench/inference.py
+	$(PYTHON) bench/inference.py

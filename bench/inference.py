@@ -13,16 +13,14 @@ import statistics
 import time
 from pathlib import Path
 
+import sys
+
 import numpy as np
 import onnxruntime
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = 20261122  # as in models/train.py
+sys.path.insert(0, str(ROOT / "models"))
+from train import SPECS, fit  # noqa: E402  (the pipeline the served model was exported from)
 
 
 def median_seconds(run, repeat: int, number: int) -> float:
@@ -37,11 +35,7 @@ def median_seconds(run, repeat: int, number: int) -> float:
 
 
 def main() -> None:
-    # The same pipeline models/train.py fits (same data, split and seed).
-    x, y = load_iris(return_X_y=True)
-    x_train, _, y_train, _ = train_test_split(x, y, test_size=0.25, stratify=y, random_state=SEED)
-    pipeline = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000, random_state=SEED))
-    pipeline.fit(x_train, y_train)
+    pipeline = fit(SPECS["iris"]())[0]
 
     samples = np.array(json.loads((ROOT / "models/iris/reference.json").read_text())["inputs"], dtype=np.float32)
     batch = np.resize(samples, (1000, samples.shape[1]))

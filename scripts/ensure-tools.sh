@@ -24,7 +24,7 @@ install_logged() {
   fi
 }
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+if ! rustup target list --installed | grep -x wasm32-unknown-unknown >/dev/null; then
   install_logged wasm32-target rustup target add wasm32-unknown-unknown
 fi
 
@@ -56,7 +56,8 @@ if [ ! -f end2end/node_modules/.package-lock.json ] ||
 fi
 
 if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then
-  install_logged chromium bash -c 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium'
+  sudo=$([ "$(id -u)" -eq 0 ] || echo sudo)
+  install_logged chromium bash -c "$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium"
 fi
 
 echo "==> tools ready: $(cargo leptos --version), $(wasm-bindgen --version), wasm-opt $(end2end/node_modules/.bin/wasm-opt --version | awk '{print $3}')"

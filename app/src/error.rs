@@ -60,3 +60,16 @@ impl FromServerFnError for AppError {
         }
     }
 }
+
+/// A value the server provides through Leptos context, such as the model.
+/// Missing context is a wiring bug in the server: logged, and a 500.
+#[cfg(feature = "ssr")]
+pub fn server_context<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
+    leptos::prelude::use_context::<T>().ok_or_else(|| {
+        tracing::error!(
+            missing = std::any::type_name::<T>(),
+            "server context not provided"
+        );
+        AppError::Internal
+    })
+}

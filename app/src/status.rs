@@ -25,9 +25,9 @@ pub struct StartedAt(pub std::time::Instant);
 // function takes no arguments.
 #[server(prefix = "/fn", endpoint = "status", input = Json)]
 pub async fn service_status() -> Result<StatusReport, AppError> {
-    let StartedAt(started) = use_context().ok_or(AppError::Internal)?;
-    let predictor: std::sync::Arc<dyn crate::model::Predictor> =
-        use_context().ok_or(AppError::Internal)?;
+    use crate::error::server_context;
+    let StartedAt(started) = server_context()?;
+    let predictor: std::sync::Arc<dyn crate::model::Predictor> = server_context()?;
     let manifest = predictor.manifest();
     Ok(StatusReport {
         version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -78,19 +78,22 @@ test.describe('static files and bad requests', () => {
 });
 
 test('a first visit transfers at most 110 KB of JS and WASM', async ({ page }) => {
-  const transfers: { url: string; encoding: string; bytes: number }[] = [];
-  page.on('requestfinished', async (request) => {
+  // Each finished request is measured asynchronously; all are awaited below.
+  const measured: Promise<{ url: string; encoding: string; bytes: number }>[] = [];
+  page.on('requestfinished', (request) => {
     if (!/\.(js|wasm)$/.test(new URL(request.url()).pathname)) return;
-    const response = await request.response();
-    const sizes = await request.sizes();
-    transfers.push({
-      url: request.url(),
-      encoding: (await response?.headerValue('content-encoding')) ?? 'identity',
-      bytes: sizes.responseBodySize,
-    });
+    measured.push(
+      (async () => ({
+        url: request.url(),
+        encoding: (await (await request.response())?.headerValue('content-encoding')) ?? 'identity',
+        bytes: (await request.sizes()).responseBodySize,
+      }))(),
+    );
   });
   await page.goto('/');
   await expect(page.getByRole('button', { name: 'Check the server' })).toBeEnabled();
+  await page.waitForLoadState('networkidle');
+  const transfers = await Promise.all(measured);
 
   expect(transfers.map((t) => new URL(t.url).pathname).sort()).toEqual([
     '/pkg/sepal.js',

@@ -1,9 +1,9 @@
 //! Inference with tract, as requests run it: one row, and a batch of 1,000.
 //! Every iteration really runs the model (no caching of results); rows cycle
-//! through the 150 iris samples.
+//! through the samples of the model's `reference.json` (150 for iris).
 //!
-//! Run: `cargo bench -p server --bench inference`. Set SEPAL_MODEL_DIR to
-//! benchmark another export of the model (see models/iris/README.md).
+//! Run: `make bench`. To benchmark another model folder, set SEPAL_MODEL_DIR
+//! to its absolute path (cargo runs benches from `server/`).
 
 use std::{collections::BTreeMap, hint::black_box, path::PathBuf};
 
@@ -19,9 +19,9 @@ fn model_dir() -> PathBuf {
     )
 }
 
-/// The 150 iris samples of `reference.json`, validated as requests are.
+/// The samples of the model folder's `reference.json`, validated as requests are.
 fn samples(model: &Model) -> Vec<Features> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/iris/reference.json");
+    let path = model_dir().join("reference.json");
     let text = std::fs::read_to_string(&path).expect("reference.json is readable");
     let reference: Value = serde_json::from_str(&text).expect("reference.json is JSON");
     let manifest = model.manifest();

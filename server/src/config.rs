@@ -33,7 +33,7 @@ pub struct Config {
     #[arg(long, env = "SEPAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
 
-    /// Which logs to keep, in tracing's filter syntax (e.g. `info,sepal=debug`).
+    /// Which logs to keep, in tracing's filter syntax (e.g. `info,server=debug`).
     #[arg(long, env = "SEPAL_LOG", default_value = "info")]
     pub log: String,
 }

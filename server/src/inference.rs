@@ -84,13 +84,19 @@ impl Model {
             .model_for_read(&mut bytes.as_slice())
             .map_err(onnx_error)?;
         // Exports may leave the batch size (skl2onnx: even its name) open;
-        // tract needs it named. A declared width must agree with the manifest.
+        // tract needs it named. What the input does declare must agree with
+        // the manifest: f32, `[N, features]`.
         let width = manifest.features.len();
         let input = model.input_fact(0).map_err(onnx_error)?;
-        let declared = input.shape.dims().nth(1).and_then(|d| d.concretize());
-        if let Some(columns) = declared.filter(|c| c.to_i64().ok() != i64::try_from(width).ok()) {
+        let datum_type = input.datum_type.concretize();
+        let rank = input.shape.rank().concretize();
+        let columns = input.shape.dims().nth(1).and_then(|d| d.concretize());
+        if datum_type.is_some_and(|t| t != f32::datum_type())
+            || rank.is_some_and(|r| r != 2)
+            || columns.is_some_and(|c| c.to_i64().ok() != i64::try_from(width).ok())
+        {
             return Err(mismatch(format!(
-                "input has {columns} columns, manifest needs f32 [N, {width}]"
+                "input is {input:?}, manifest needs f32 [N, {width}]"
             )));
         }
         let batch = model.sym("N");
@@ -172,8 +178,8 @@ fn hex_sha256(bytes: &[u8]) -> String {
         })
 }
 
-/// Checks that the model has one input `[N, features]` and an output
-/// `[N, classes]`, named as the manifest says, and returns that output. Other
+/// Checks that the model has one input and an output `[N, classes]`, named as
+/// the manifest says, and returns that output. Other
 /// outputs (skl2onnx adds a `label`) are dropped, so tract never computes them.
 fn probabilities_output(model: &TypedModel, manifest: &Manifest) -> Result<OutletId, String> {
     let inputs = model.input_outlets().map_err(|e| e.to_string())?;
@@ -204,20 +210,16 @@ fn probabilities_output(model: &TypedModel, manifest: &Manifest) -> Result<Outle
                 outputs.iter().map(name).collect::<Vec<_>>().join(", ")
             )
         })?;
-    for (what, outlet, expected) in [
-        ("input", *input, manifest.features.len()),
-        ("output", output, manifest.classes.len()),
-    ] {
-        let fact = model.outlet_fact(outlet).map_err(|e| e.to_string())?;
-        let columns = (fact.rank() == 2)
-            .then(|| fact.shape[1].as_i64().and_then(|n| usize::try_from(n).ok()))
-            .flatten();
-        if fact.datum_type != f32::datum_type() || columns != Some(expected) {
-            return Err(format!(
-                "{what} is {:?} {:?}, manifest needs f32 [N, {expected}]",
-                fact.datum_type, fact.shape
-            ));
-        }
+    let fact = model.outlet_fact(output).map_err(|e| e.to_string())?;
+    let columns = (fact.rank() == 2)
+        .then(|| fact.shape[1].as_i64().and_then(|n| usize::try_from(n).ok()))
+        .flatten();
+    let classes = manifest.classes.len();
+    if fact.datum_type != f32::datum_type() || columns != Some(classes) {
+        return Err(format!(
+            "output is {:?} {:?}, manifest needs f32 [N, {classes}]",
+            fact.datum_type, fact.shape
+        ));
     }
     Ok(output)
 }

@@ -50,7 +50,9 @@ pub async fn serve(config: Config) -> Result<(), Error> {
             addr: config.addr,
             source,
         })?;
-    tracing::info!(addr = %config.addr, "Sepal is listening on http://{}", config.addr);
+    // The bound address, not the configured one: port 0 picks a free port.
+    let addr = listener.local_addr().map_err(Error::Serve)?;
+    tracing::info!(%addr, "Sepal is listening on http://{addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

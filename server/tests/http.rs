@@ -140,19 +140,36 @@ async fn static_files_are_served_precompressed() {
 }
 
 #[tokio::test]
-async fn every_response_carries_a_request_id() {
+async fn every_response_carries_a_request_id_and_keeps_the_callers() {
     let site = tempfile::tempdir().unwrap();
-    let (_, headers, _) = send(app(site.path()), get("/healthz")).await;
-    assert!(!headers["x-request-id"].is_empty());
+    for uri in ["/healthz", "/", "/no/such/page"] {
+        let (_, headers, _) = send(app(site.path()), get(uri)).await;
+        assert!(!headers["x-request-id"].is_empty(), "{uri}");
+    }
+    let request = Request::get("/healthz")
+        .header("x-request-id", "trace-me-42")
+        .body(Body::empty())
+        .unwrap();
+    let (_, headers, _) = send(app(site.path()), request).await;
+    assert_eq!(headers["x-request-id"], "trace-me-42");
 }
 
 #[test]
 fn config_help_and_defaults() {
     use clap::CommandFactory;
-    Config::command().debug_assert();
-    let config = Config::parse_from(["sepal"]);
-    assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
-    assert_eq!(config.log_format, server::LogFormat::Pretty);
+    let command = Config::command();
+    command.clone().debug_assert();
+    // Read from the definition, so variables set in the environment do not matter.
+    let default = |id: &str| {
+        let arg = command.get_arguments().find(|a| a.get_id() == id).unwrap();
+        arg.get_default_values()[0].to_str().unwrap().to_owned()
+    };
+    assert_eq!(default("addr"), "127.0.0.1:3000");
+    assert_eq!(default("site_root"), "target/site");
+    assert_eq!(default("model_dir"), "models/iris");
+    assert_eq!(default("log_format"), "pretty");
+    assert_eq!(default("log"), "info");
+
     let config = Config::parse_from(["sepal", "--log-format", "json", "--addr", "0.0.0.0:8080"]);
     assert_eq!(config.log_format, server::LogFormat::Json);
     assert_eq!(config.addr.port(), 8080);

@@ -1,0 +1,92 @@
+//! The `sepal` binary as an operator runs it: JSON logs, a clear message on
+//! bad configuration, and a graceful stop on SIGTERM.
+
+// A test should stop at the first unexpected error.
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    path::Path,
+    process::{Command, Stdio},
+};
+
+fn sepal() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sepal"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    command
+        .current_dir(&root)
+        .env_clear()
+        .env("SEPAL_LOG_FORMAT", "json")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+#[test]
+fn logs_json_serves_and_stops_gracefully_on_sigterm() {
+    let mut child = sepal().spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+
+    // Every line is a JSON object; one of them says where it listens.
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("sepal exited before listening")
+            .unwrap();
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if let Some(addr) = event["addr"].as_str() {
+            break addr.to_owned();
+        }
+    };
+
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: sepal\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit}");
+
+    let rest: Vec<serde_json::Value> = lines
+        .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
+        .collect();
+    let messages: Vec<&str> = rest.iter().filter_map(|e| e["message"].as_str()).collect();
+    assert!(messages.contains(&"Sepal stopped"), "{messages:?}");
+    // The request was logged with its request id and path, in its span.
+    assert!(
+        rest.iter()
+            .any(|e| e["span"]["path"] == "/healthz" && e["span"]["request_id"].is_string()),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn a_bad_setting_is_refused_with_a_message_naming_it() {
+    let output = sepal()
+        .env("SEPAL_MODEL_DIR", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("sepal: cannot serve the model: cannot read /nonexistent/manifest.json"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("SEPAL_MODEL_DIR"), "{stderr}");
+
+    let output = sepal().env("SEPAL_LOG_FORMAT", "xml").output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("invalid value 'xml'"), "{stderr}");
+}
