@@ -7,7 +7,7 @@
 
 use std::{collections::BTreeMap, hint::black_box, path::PathBuf};
 
-use app::model::Features;
+use app::model::{Features, Predictor};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
 use server::inference::Model;

@@ -114,10 +114,6 @@ impl Model {
         Ok(Model { manifest, plan })
     }
 
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-
     /// Class probabilities for each row, in one run of the model.
     pub fn predict(&self, rows: &[Features]) -> Result<Vec<Prediction>, ModelError> {
         let width = self.manifest.features.len();
@@ -169,7 +165,8 @@ fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
     })
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+/// The lowercase hex SHA-256 of `bytes`, as manifests record it.
+pub fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .fold(String::with_capacity(64), |mut hex, byte| {

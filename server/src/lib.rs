@@ -8,6 +8,8 @@ pub mod telemetry;
 
 use std::{sync::Arc, time::Instant};
 
+use app::model::Predictor;
+
 pub use config::{Config, LogFormat};
 pub use http::router;
 

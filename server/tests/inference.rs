@@ -6,10 +6,10 @@
 
 use std::{collections::BTreeMap, fs, path::Path};
 
-use app::model::{Features, Manifest};
+use app::model::{Features, Manifest, Predictor};
 use serde::Deserialize;
 use serde_json::Value;
-use server::inference::{Model, ModelError};
+use server::inference::{Model, ModelError, hex_sha256};
 
 fn model_dir(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -156,7 +156,7 @@ fn a_corrupt_onnx_file_is_refused_even_with_a_matching_hash() {
     let dir = iris_copy();
     fs::write(dir.path().join("model.onnx"), b"not an onnx model").unwrap();
     edit_manifest(dir.path(), |m| {
-        m["onnx"]["sha256"] = Value::from(sha256_hex(b"not an onnx model"));
+        m["onnx"]["sha256"] = Value::from(hex_sha256(b"not an onnx model"));
     });
     let message = load_error(dir.path());
     assert!(
@@ -206,12 +206,4 @@ fn a_malformed_manifest_is_refused() {
         message.contains("is not a valid model manifest"),
         "{message}"
     );
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
