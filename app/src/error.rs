@@ -17,6 +17,9 @@ pub enum AppError {
     /// The browser could not reach the server, or could not read its answer.
     #[error("could not talk to the server ({0}); check your connection and try again")]
     Network(String),
+    /// A service the server needs (the store) is not answering.
+    #[error("the service is temporarily unavailable; please try again in a moment")]
+    Unavailable,
     /// Something failed on the server; the details are in the server's log.
     #[error("something went wrong on the server; please try again later")]
     Internal,
@@ -30,6 +33,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Network(_) => StatusCode::BAD_GATEWAY,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod model;
 mod pages;
 pub mod status;
+pub mod store;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

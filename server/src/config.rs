@@ -3,7 +3,9 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::store::StoreUrl;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -36,6 +38,31 @@ pub struct Config {
     /// Which logs to keep, in tracing's filter syntax (e.g. `info,server=debug`).
     #[arg(long, env = "SEPAL_LOG", default_value = "info")]
     pub log: String,
+
+    /// Where predictions and sessions are kept: `sqlite://PATH` (created on
+    /// first start) or `dynamodb://TABLE` (AWS settings from the environment:
+    /// AWS_REGION, credentials, AWS_ENDPOINT_URL_DYNAMODB for a local server).
+    #[arg(long, env = "SEPAL_STORE", default_value = "sqlite://data/sepal.db")]
+    pub store: StoreUrl,
+
+    /// What to do; without a command, serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Manage the store.
+    Store {
+        #[command(subcommand)]
+        action: StoreCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum StoreCommand {
+    /// Create the SQLite file or the DynamoDB table (keys, index, TTL) if missing.
+    Init,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,14 +4,15 @@
 mod config;
 mod http;
 pub mod inference;
+pub mod store;
 pub mod telemetry;
 
 use std::{sync::Arc, time::Instant};
 
 use app::model::Predictor;
 
-pub use config::{Config, LogFormat};
-pub use http::router;
+pub use config::{Command, Config, LogFormat, StoreCommand};
+pub use http::{Services, router};
 
 /// What can stop the server from starting or serving. Each message says what
 /// the operator can do about it.
@@ -25,6 +26,8 @@ pub enum Error {
     Logging(String),
     #[error("cannot serve the model: {0}")]
     Model(#[from] inference::ModelError),
+    #[error("cannot open the store (SEPAL_STORE): {0}")]
+    Store(#[from] app::store::StoreError),
     #[error(
         "could not listen on {addr} (is another server using it? set LEPTOS_SITE_ADDR): {source}"
     )]
@@ -45,7 +48,14 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         dir = %config.model_dir.display(),
         "model loaded"
     );
-    let app = router(&config, Arc::new(model), Instant::now());
+    let store = store::open(&config.store).await?;
+    tracing::info!(store = %config.store, "store opened");
+    let services = Services {
+        model: Arc::new(model),
+        store,
+        started: Instant::now(),
+    };
+    let app = router(&config, services);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| Error::Bind {

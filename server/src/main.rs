@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::{Config, Error, telemetry};
+use server::{Command, Config, Error, StoreCommand, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,5 +23,13 @@ async fn run() -> Result<(), Error> {
     }
     let config = Config::parse();
     telemetry::init(config.log_format, &config.log)?;
-    server::serve(config).await
+    match config.command {
+        None => server::serve(config).await,
+        Some(Command::Store {
+            action: StoreCommand::Init,
+        }) => {
+            println!("{}", server::store::init(&config.store).await?);
+            Ok(())
+        }
+    }
 }

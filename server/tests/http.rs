@@ -11,14 +11,25 @@ use axum::{
 };
 use clap::Parser;
 use http_body_util::BodyExt;
-use server::Config;
+use server::{Config, Services};
 use tower::ServiceExt;
 
-fn app(site_root: &Path) -> Router {
+/// The app on the iris model, with a SQLite store in `site_root`.
+async fn app(site_root: &Path) -> Router {
     let config = Config::parse_from(["sepal", "--site-root", &site_root.to_string_lossy()]);
     let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
     let model = server::inference::Model::load(&model_dir).unwrap();
-    server::router(&config, Arc::new(model), Instant::now())
+    let store = server::store::SqliteStore::open(&site_root.join("sepal.db"))
+        .await
+        .unwrap();
+    server::router(
+        &config,
+        Services {
+            model: Arc::new(model),
+            store: Arc::new(store),
+            started: Instant::now(),
+        },
+    )
 }
 
 async fn send(app: Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Bytes) {
@@ -40,7 +51,7 @@ fn text(body: &Bytes) -> &str {
 #[tokio::test]
 async fn healthz_reports_ok() {
     let site = tempfile::tempdir().unwrap();
-    let (status, headers, body) = send(app(site.path()), get("/healthz")).await;
+    let (status, headers, body) = send(app(site.path()).await, get("/healthz")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
     assert_eq!(text(&body), r#"{"status":"ok"}"#);
@@ -49,7 +60,7 @@ async fn healthz_reports_ok() {
 #[tokio::test]
 async fn start_page_is_rendered_on_the_server() {
     let site = tempfile::tempdir().unwrap();
-    let (status, _, body) = send(app(site.path()), get("/")).await;
+    let (status, _, body) = send(app(site.path()).await, get("/")).await;
     assert_eq!(status, StatusCode::OK);
     let html = text(&body);
     assert!(html.contains("<h1>Name that iris.</h1>"), "{html}");
@@ -65,7 +76,7 @@ async fn unknown_paths_get_the_not_found_page_with_404() {
         get("/no/such/page"),
         Request::post("/nope").body(Body::empty()).unwrap(),
     ] {
-        let (status, _, body) = send(app(site.path()), request).await;
+        let (status, _, body) = send(app(site.path()).await, request).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(text(&body).contains("Page not found"));
     }
@@ -78,7 +89,7 @@ async fn status_server_function_answers_with_the_version() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from("{}"))
         .unwrap();
-    let (status, _, body) = send(app(site.path()), request).await;
+    let (status, _, body) = send(app(site.path()).await, request).await;
     assert_eq!(status, StatusCode::OK);
     let status: app::status::StatusReport = serde_json::from_slice(&body).unwrap();
     assert_eq!(status.version, env!("CARGO_PKG_VERSION"));
@@ -92,7 +103,7 @@ async fn malformed_server_function_call_is_a_400_with_a_reason() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(r#"{"not json"#))
         .unwrap();
-    let (status, _, body) = send(app(site.path()), request).await;
+    let (status, _, body) = send(app(site.path()).await, request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text(&body));
     let error: app::error::AppError = serde_json::from_slice(&body).unwrap();
     assert!(
@@ -119,7 +130,7 @@ async fn static_files_are_served_precompressed() {
             .header(header::ACCEPT_ENCODING, accept)
             .body(Body::empty())
             .unwrap();
-        let (status, headers, got) = send(app(site.path()), request).await;
+        let (status, headers, got) = send(app(site.path()).await, request).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             headers
@@ -143,14 +154,14 @@ async fn static_files_are_served_precompressed() {
 async fn every_response_carries_a_request_id_and_keeps_the_callers() {
     let site = tempfile::tempdir().unwrap();
     for uri in ["/healthz", "/", "/no/such/page"] {
-        let (_, headers, _) = send(app(site.path()), get(uri)).await;
+        let (_, headers, _) = send(app(site.path()).await, get(uri)).await;
         assert!(!headers["x-request-id"].is_empty(), "{uri}");
     }
     let request = Request::get("/healthz")
         .header("x-request-id", "trace-me-42")
         .body(Body::empty())
         .unwrap();
-    let (_, headers, _) = send(app(site.path()), request).await;
+    let (_, headers, _) = send(app(site.path()).await, request).await;
     assert_eq!(headers["x-request-id"], "trace-me-42");
 }
 
@@ -174,4 +185,50 @@ fn config_help_and_defaults() {
     assert_eq!(config.log_format, server::LogFormat::Json);
     assert_eq!(config.addr.port(), 8080);
     assert!(Config::try_parse_from(["sepal", "--log-format", "xml"]).is_err());
+}
+
+#[tokio::test]
+async fn readyz_reports_a_working_store() {
+    let site = tempfile::tempdir().unwrap();
+    let (status, _, body) = send(app(site.path()).await, get("/readyz")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(text(&body), r#"{"status":"ready","store":"ok"}"#);
+}
+
+#[tokio::test]
+async fn readyz_is_503_while_the_store_is_unreachable() {
+    let site = tempfile::tempdir().unwrap();
+    let config = Config::parse_from(["sepal", "--site-root", &site.path().to_string_lossy()]);
+    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ));
+    let store = server::store::DynamoStore::with_config(
+        &server::store::DynamoStore::config(loader).await,
+        "sepal",
+    );
+    let app = server::router(
+        &config,
+        Services {
+            model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
+            store: Arc::new(store),
+            started: Instant::now(),
+        },
+    );
+    let (status, _, body) = send(app, get("/readyz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        text(&body).contains(r#""status":"unavailable""#),
+        "{}",
+        text(&body)
+    );
 }

@@ -3,12 +3,18 @@
 
 mod server_fn_errors;
 
-use std::{convert::Infallible, sync::Arc, time::Instant};
+use std::{
+    convert::Infallible,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use app::{App, model::Predictor, shell, status::StartedAt};
+use app::{App, model::Predictor, shell, status::StartedAt, store::Store};
 use axum::{
     Json, Router,
     body::Body,
+    extract::State,
+    http::StatusCode,
     http::{HeaderValue, Request, header},
     middleware,
     response::IntoResponse,
@@ -25,9 +31,20 @@ use tower_http::{
 
 use crate::Config;
 
-/// Builds the whole application around the model it serves. `started` is
-/// when the server started, for the uptime that the status card shows.
-pub fn router(config: &Config, model: Arc<dyn Predictor>, started: Instant) -> Router {
+/// What the application is built around.
+#[derive(Clone)]
+pub struct Services {
+    pub model: Arc<dyn Predictor>,
+    pub store: Arc<dyn Store>,
+    /// When the server started, for the uptime that the status card shows.
+    pub started: Instant,
+}
+
+/// How long `/readyz` waits for the store.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Builds the whole application around its services.
+pub fn router(config: &Config, services: Services) -> Router {
     let leptos = LeptosOptions::builder()
         // cargo-leptos sets this at compile time; plain `cargo` builds (tests) do not.
         .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("sepal"))
@@ -35,9 +52,13 @@ pub fn router(config: &Config, model: Arc<dyn Predictor>, started: Instant) -> R
         .site_addr(config.addr)
         .reload_port(config.reload_port)
         .build();
-    let context = move || {
-        provide_context(StartedAt(started));
-        provide_context(model.clone());
+    let context = {
+        let services = services.clone();
+        move || {
+            provide_context(StartedAt(services.started));
+            provide_context(services.model.clone());
+            provide_context(services.store.clone());
+        }
     };
     let page = {
         let leptos = leptos.clone();
@@ -68,6 +89,7 @@ pub fn router(config: &Config, model: Arc<dyn Predictor>, started: Instant) -> R
 
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).with_state(services.store.clone()))
         .leptos_routes_with_context(&leptos, generate_route_list(App), context, page)
         .fallback_service(site)
         .layer(middleware::map_response(
@@ -87,6 +109,29 @@ pub fn router(config: &Config, model: Arc<dyn Predictor>, started: Instant) -> R
 /// Liveness: the process is up and answering.
 async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: the store answers, so requests can be served. Load balancers
+/// stop sending traffic while it does not; the app recovers by itself.
+async fn readyz(State(store): State<Arc<dyn Store>>) -> impl IntoResponse {
+    let state = match tokio::time::timeout(READY_TIMEOUT, store.check()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err(format!("the store did not answer within {READY_TIMEOUT:?}")),
+    };
+    match state {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready", "store": "ok" })),
+        ),
+        Err(problem) => {
+            tracing::warn!(%problem, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "store": problem })),
+            )
+        }
+    }
 }
 
 /// One span per request. Only the path is logged: query strings can carry

@@ -1,0 +1,255 @@
+//! The embedded store: one SQLite file in WAL mode behind a small pool of
+//! connections, so readers never wait for the writer and the async runtime
+//! never blocks on disk.
+
+use std::{path::Path, str::FromStr as _, time::Duration};
+
+use app::store::{
+    Cursor, ListQuery, Page, PredictionRecord, Put, Session, Store, StoreError, page_from,
+};
+use async_trait::async_trait;
+use sqlx::{
+    QueryBuilder, Row as _, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use time::OffsetDateTime;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its folder when missing) the database at
+    /// `path`, and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| {
+                StoreError::Backend(format!("cannot create {}: {err}", dir.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(backend)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL loses no committed data on a crash of the
+            // process; only a power cut can lose the last transactions.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|err| {
+                StoreError::Unavailable(format!("cannot open {}: {err}", path.display()))
+            })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|err| {
+                StoreError::Backend(format!("cannot migrate {}: {err}", path.display()))
+            })?;
+        Ok(SqliteStore { pool })
+    }
+
+    async fn by_idempotency_key(
+        &self,
+        owner: &str,
+        key: &str,
+    ) -> Result<Option<PredictionRecord>, StoreError> {
+        sqlx::query("SELECT record FROM predictions WHERE owner = ? AND idempotency_key = ?")
+            .bind(owner)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sql)?
+            .map(|row| decode(&row))
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn put_prediction(&self, record: &PredictionRecord) -> Result<Put, StoreError> {
+        let json = serde_json::to_string(record).map_err(backend)?;
+        // One statement: the record and its count change together or not at all.
+        let inserted = sqlx::query(
+            "INSERT INTO predictions (owner, id, class, idempotency_key, record) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&record.owner)
+        .bind(&record.id)
+        .bind(&record.class)
+        .bind(&record.idempotency_key)
+        .bind(json)
+        .execute(&self.pool)
+        .await
+        .map_err(sql)?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(Put::Created);
+        }
+        let first = match &record.idempotency_key {
+            Some(key) => self.by_idempotency_key(&record.owner, key).await?,
+            None => None,
+        };
+        first
+            .map(|r| Put::Existing(Box::new(r)))
+            .ok_or(StoreError::Conflict)
+    }
+
+    async fn get_prediction(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> Result<Option<PredictionRecord>, StoreError> {
+        sqlx::query("SELECT record FROM predictions WHERE owner = ? AND id = ?")
+            .bind(owner)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sql)?
+            .map(|row| decode(&row))
+            .transpose()
+    }
+
+    async fn list_predictions(&self, owner: &str, query: &ListQuery) -> Result<Page, StoreError> {
+        let mut sql_query = QueryBuilder::new("SELECT record FROM predictions WHERE owner = ");
+        sql_query.push_bind(owner);
+        if let Some(class) = &query.class {
+            sql_query.push(" AND class = ").push_bind(class);
+        }
+        let newest_first = match &query.cursor {
+            None => true,
+            Some(Cursor::Before(id)) => {
+                sql_query.push(" AND id < ").push_bind(id);
+                true
+            }
+            Some(Cursor::After(id)) => {
+                sql_query.push(" AND id > ").push_bind(id);
+                false
+            }
+        };
+        sql_query.push(if newest_first {
+            " ORDER BY id DESC LIMIT "
+        } else {
+            " ORDER BY id ASC LIMIT "
+        });
+        // One more than the page holds tells whether there is a next page.
+        sql_query.push_bind(i64::try_from(query.limit() + 1).map_err(backend)?);
+        let records = sql_query
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sql)?
+            .iter()
+            .map(decode)
+            .collect::<Result<_, _>>()?;
+        Ok(page_from(records, query, newest_first))
+    }
+
+    async fn delete_prediction(&self, owner: &str, id: &str) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM predictions WHERE owner = ? AND id = ?")
+            .bind(owner)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(sql)?
+            .rows_affected();
+        Ok(deleted == 1)
+    }
+
+    async fn delete_all_predictions(&self, owner: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM predictions WHERE owner = ?")
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(sql)?
+            .rows_affected())
+    }
+
+    async fn count_predictions(&self, owner: &str) -> Result<u64, StoreError> {
+        let count: Option<i64> =
+            sqlx::query_scalar("SELECT count FROM prediction_counts WHERE owner = ?")
+                .bind(owner)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(sql)?;
+        u64::try_from(count.unwrap_or(0)).map_err(backend)
+    }
+
+    async fn save_session(&self, session: &Session) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(&session.id)
+        .bind(&session.data)
+        .bind(session.expires_at.unix_timestamp())
+        .execute(&self.pool)
+        .await
+        .map_err(sql)?;
+        Ok(())
+    }
+
+    async fn load_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let row =
+            sqlx::query("SELECT data, expires_at FROM sessions WHERE id = ? AND expires_at > ?")
+                .bind(id)
+                .bind(OffsetDateTime::now_utc().unix_timestamp())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(sql)?;
+        row.map(|row| {
+            Ok(Session {
+                id: id.to_owned(),
+                data: row.try_get("data").map_err(sql)?,
+                expires_at: OffsetDateTime::from_unix_timestamp(
+                    row.try_get("expires_at").map_err(sql)?,
+                )
+                .map_err(backend)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(sql)?;
+        Ok(())
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(sql)?;
+        Ok(())
+    }
+}
+
+fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<PredictionRecord, StoreError> {
+    let json: &str = row.try_get("record").map_err(sql)?;
+    serde_json::from_str(json).map_err(backend)
+}
+
+/// Waiting too long for a connection or the write lock, or a failing disk,
+/// is the store being unavailable; anything else is a bug or bad data.
+fn sql(err: sqlx::Error) -> StoreError {
+    let busy = matches!(&err, sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "5" || c == "6"));
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(format!("SQLite: {err}"))
+        }
+        _ if busy => StoreError::Unavailable(format!("SQLite is busy: {err}")),
+        _ => StoreError::Backend(format!("SQLite: {err}")),
+    }
+}
+
+fn backend(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(err.to_string())
+}

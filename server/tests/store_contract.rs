@@ -1,0 +1,516 @@
+//! One contract, two backends: every test here runs against SQLite (a temporary
+//! file) and against DynamoDB Local, Amazon's own DynamoDB server.
+//!
+//! The DynamoDB tests need `SEPAL_TEST_DYNAMODB`, the URL of a DynamoDB Local
+//! on loopback; `make unit` and `make test` start one (scripts/dynamodb-local.sh)
+//! and set it. Each test uses a table of its own.
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    collections::BTreeMap,
+    net::TcpListener,
+    process::{Child, Command},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use app::store::{
+    Cursor, ListQuery, ModelRef, PredictionRecord, Put, Session, Source, Store, StoreError,
+};
+use server::store::{DynamoStore, SqliteStore};
+use time::OffsetDateTime;
+use ulid::Ulid;
+
+/// A store under test; keeps what it needs alive (its temporary folder).
+struct Backend {
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("data/sepal.db"))
+        .await
+        .unwrap();
+    Backend {
+        store: Arc::new(store),
+        _dir: Some(dir),
+    }
+}
+
+async fn dynamodb() -> Backend {
+    let url = std::env::var("SEPAL_TEST_DYNAMODB").unwrap_or_default();
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "SEPAL_TEST_DYNAMODB must be the URL of a DynamoDB Local on 127.0.0.1 (got `{url}`); \
+         `make unit` starts one"
+    );
+    Backend {
+        store: Arc::new(dynamo_store(&url, &format!("contract-{}", Ulid::new())).await),
+        _dir: None,
+    }
+}
+
+/// A DynamoDB store on a new table of the server at `url`.
+async fn dynamo_store(url: &str, table: &str) -> DynamoStore {
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ));
+    let store = DynamoStore::with_config(&DynamoStore::config(loader).await, table);
+    assert!(store.create_table().await.unwrap());
+    store
+}
+
+/// Runs each contract test against both backends.
+macro_rules! contract {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $test() {
+                super::$test(&*super::sqlite().await.store).await;
+            })*
+        }
+        mod dynamodb {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $test() {
+                super::$test(&*super::dynamodb().await.store).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    put_then_get_by_owner_only,
+    put_never_overwrites,
+    idempotent_put_returns_the_first_record,
+    pages_are_newest_first_and_linked_both_ways,
+    pagination_sees_each_record_once_while_new_ones_arrive,
+    class_filter_pages_through_one_class,
+    one_user_cannot_read_or_delete_anothers,
+    delete_one_and_all,
+    concurrent_puts_lose_nothing,
+    sessions_expire_and_can_be_replaced_and_deleted,
+    check_succeeds_on_a_working_store,
+);
+
+const CLASSES: [&str; 3] = ["setosa", "versicolor", "virginica"];
+
+/// The n-th record of `owner`: ids grow with n, so a higher n is newer.
+fn record(owner: &str, n: u64, class: &str) -> PredictionRecord {
+    let created_at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()
+        + time::Duration::milliseconds(i64::try_from(n).unwrap());
+    let ms = u64::try_from(created_at.unix_timestamp_nanos() / 1_000_000).unwrap();
+    PredictionRecord {
+        id: Ulid::from_parts(ms, rand_bits()).to_string(),
+        owner: owner.to_owned(),
+        created_at,
+        model: ModelRef {
+            name: "iris".into(),
+            version: "1.0.0".into(),
+            sha256: "ab".repeat(32),
+        },
+        inputs: BTreeMap::from([
+            ("sepal_length".into(), 5.1),
+            ("sepal_width".into(), 3.5),
+            ("petal_length".into(), 1.4),
+            ("petal_width".into(), 0.2),
+        ]),
+        class: class.to_owned(),
+        probabilities: CLASSES
+            .iter()
+            .map(|c| ((*c).to_owned(), if *c == class { 0.9 } else { 0.05 }))
+            .collect(),
+        latency_us: 3,
+        source: Source::Web,
+        idempotency_key: None,
+    }
+}
+
+fn rand_bits() -> u128 {
+    Ulid::new().random()
+}
+
+fn owner() -> String {
+    format!("https://issuer.example|{}", Ulid::new())
+}
+
+async fn put_all(store: &dyn Store, records: &[PredictionRecord]) {
+    for r in records {
+        assert_eq!(store.put_prediction(r).await.unwrap(), Put::Created);
+    }
+}
+
+/// Follows `older` links from the first page and returns every id seen.
+async fn all_ids(store: &dyn Store, owner: &str, limit: usize, class: Option<&str>) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = ListQuery::new(cursor, limit, class.map(str::to_owned));
+        let page = store.list_predictions(owner, &query).await.unwrap();
+        assert!(page.records.len() <= limit);
+        ids.extend(page.records.iter().map(|r| r.id.clone()));
+        match page.older {
+            Some(next) => cursor = Some(next.parse().unwrap()),
+            None => return ids,
+        }
+    }
+}
+
+fn ids_newest_first(records: &[PredictionRecord]) -> Vec<String> {
+    let mut ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    ids.sort();
+    ids.reverse();
+    ids
+}
+
+async fn put_then_get_by_owner_only(store: &dyn Store) {
+    let alice = owner();
+    let r = record(&alice, 1, "setosa");
+    put_all(store, std::slice::from_ref(&r)).await;
+    assert_eq!(
+        store.get_prediction(&alice, &r.id).await.unwrap(),
+        Some(r.clone())
+    );
+    assert_eq!(store.get_prediction(&owner(), &r.id).await.unwrap(), None);
+    let missing = record(&alice, 2, "setosa");
+    assert_eq!(
+        store.get_prediction(&alice, &missing.id).await.unwrap(),
+        None
+    );
+    assert_eq!(store.count_predictions(&alice).await.unwrap(), 1);
+}
+
+async fn put_never_overwrites(store: &dyn Store) {
+    let alice = owner();
+    let first = record(&alice, 1, "setosa");
+    put_all(store, std::slice::from_ref(&first)).await;
+    let mut second = first.clone();
+    second.class = "virginica".into();
+    let err = store.put_prediction(&second).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err}");
+    assert_eq!(
+        store.get_prediction(&alice, &first.id).await.unwrap(),
+        Some(first)
+    );
+    assert_eq!(store.count_predictions(&alice).await.unwrap(), 1);
+}
+
+async fn idempotent_put_returns_the_first_record(store: &dyn Store) {
+    let alice = owner();
+    let mut first = record(&alice, 1, "setosa");
+    first.idempotency_key = Some("retry-me".into());
+    put_all(store, std::slice::from_ref(&first)).await;
+
+    let mut retry = record(&alice, 2, "virginica");
+    retry.idempotency_key = first.idempotency_key.clone();
+    assert_eq!(
+        store.put_prediction(&retry).await.unwrap(),
+        Put::Existing(Box::new(first.clone()))
+    );
+    assert_eq!(store.get_prediction(&alice, &retry.id).await.unwrap(), None);
+    assert_eq!(store.count_predictions(&alice).await.unwrap(), 1);
+
+    // Keys are per owner.
+    let bob = owner();
+    let mut bobs = record(&bob, 3, "setosa");
+    bobs.idempotency_key = first.idempotency_key.clone();
+    assert_eq!(store.put_prediction(&bobs).await.unwrap(), Put::Created);
+
+    // Deleting the record frees its key.
+    assert!(store.delete_prediction(&alice, &first.id).await.unwrap());
+    assert_eq!(store.put_prediction(&retry).await.unwrap(), Put::Created);
+}
+
+async fn pages_are_newest_first_and_linked_both_ways(store: &dyn Store) {
+    let alice = owner();
+    let records: Vec<_> = (1..=7).map(|n| record(&alice, n, "setosa")).collect();
+    put_all(store, &records).await;
+    let newest_first = ids_newest_first(&records);
+    let ids = |page: &app::store::Page| {
+        page.records
+            .iter()
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>()
+    };
+
+    let first = store
+        .list_predictions(&alice, &ListQuery::new(None, 3, None))
+        .await
+        .unwrap();
+    assert_eq!(ids(&first), newest_first[0..3]);
+    assert_eq!(first.newer, None);
+    let older: Cursor = first.older.clone().unwrap().parse().unwrap();
+
+    let second = store
+        .list_predictions(&alice, &ListQuery::new(Some(older), 3, None))
+        .await
+        .unwrap();
+    assert_eq!(ids(&second), newest_first[3..6]);
+    let last: Cursor = second.older.clone().unwrap().parse().unwrap();
+    let third = store
+        .list_predictions(&alice, &ListQuery::new(Some(last), 3, None))
+        .await
+        .unwrap();
+    assert_eq!(ids(&third), newest_first[6..]);
+    assert_eq!(third.older, None);
+
+    // Back from the last page: the same pages again.
+    let back: Cursor = third.newer.clone().unwrap().parse().unwrap();
+    let again = store
+        .list_predictions(&alice, &ListQuery::new(Some(back), 3, None))
+        .await
+        .unwrap();
+    assert_eq!(ids(&again), ids(&second));
+    let back: Cursor = again.newer.clone().unwrap().parse().unwrap();
+    let top = store
+        .list_predictions(&alice, &ListQuery::new(Some(back), 3, None))
+        .await
+        .unwrap();
+    assert_eq!(ids(&top), ids(&first));
+    assert_eq!(top.newer, None);
+}
+
+async fn pagination_sees_each_record_once_while_new_ones_arrive(store: &dyn Store) {
+    let alice = owner();
+    let records: Vec<_> = (1..=23).map(|n| record(&alice, n, "setosa")).collect();
+    put_all(store, &records).await;
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    let mut arriving = 100;
+    loop {
+        let page = store
+            .list_predictions(&alice, &ListQuery::new(cursor, 5, None))
+            .await
+            .unwrap();
+        seen.extend(page.records.iter().map(|r| r.id.clone()));
+        // Newer records arrive between page reads.
+        arriving += 1;
+        put_all(store, &[record(&alice, arriving, "versicolor")]).await;
+        match page.older {
+            Some(next) => cursor = Some(next.parse().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids_newest_first(&records));
+}
+
+async fn class_filter_pages_through_one_class(store: &dyn Store) {
+    let alice = owner();
+    let records: Vec<_> = (1..=12)
+        .map(|n| record(&alice, n, CLASSES[usize::try_from(n).unwrap() % 3]))
+        .collect();
+    put_all(store, &records).await;
+    for class in CLASSES {
+        let of_class: Vec<_> = records
+            .iter()
+            .filter(|r| r.class == class)
+            .cloned()
+            .collect();
+        assert_eq!(
+            all_ids(store, &alice, 3, Some(class)).await,
+            ids_newest_first(&of_class),
+            "{class}"
+        );
+    }
+    assert!(all_ids(store, &alice, 3, Some("unknown")).await.is_empty());
+    assert_eq!(
+        all_ids(store, &alice, 5, None).await,
+        ids_newest_first(&records)
+    );
+}
+
+async fn one_user_cannot_read_or_delete_anothers(store: &dyn Store) {
+    let (alice, mallory) = (owner(), owner());
+    let r = record(&alice, 1, "setosa");
+    put_all(store, std::slice::from_ref(&r)).await;
+
+    assert_eq!(store.get_prediction(&mallory, &r.id).await.unwrap(), None);
+    assert!(!store.delete_prediction(&mallory, &r.id).await.unwrap());
+    assert_eq!(store.delete_all_predictions(&mallory).await.unwrap(), 0);
+    assert!(all_ids(store, &mallory, 10, None).await.is_empty());
+    assert_eq!(store.count_predictions(&mallory).await.unwrap(), 0);
+    // A cursor taken from Alice's history shows Mallory nothing of hers.
+    let cursor = Cursor::Before(record(&alice, 99, "setosa").id);
+    let page = store
+        .list_predictions(&mallory, &ListQuery::new(Some(cursor), 10, None))
+        .await
+        .unwrap();
+    assert!(page.records.is_empty());
+
+    assert_eq!(store.get_prediction(&alice, &r.id).await.unwrap(), Some(r));
+    assert_eq!(store.count_predictions(&alice).await.unwrap(), 1);
+}
+
+async fn delete_one_and_all(store: &dyn Store) {
+    let alice = owner();
+    let mut records: Vec<_> = (1..=60).map(|n| record(&alice, n, "virginica")).collect();
+    records[7].idempotency_key = Some("k7".into());
+    put_all(store, &records).await;
+
+    assert!(
+        store
+            .delete_prediction(&alice, &records[0].id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_prediction(&alice, &records[0].id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_prediction(&alice, &records[0].id).await.unwrap(),
+        None
+    );
+    assert_eq!(store.count_predictions(&alice).await.unwrap(), 59);
+
+    assert_eq!(store.delete_all_predictions(&alice).await.unwrap(), 59);
+    assert_eq!(store.count_predictions(&alice).await.unwrap(), 0);
+    assert!(all_ids(store, &alice, 50, None).await.is_empty());
+    // The idempotency key went with its record.
+    let mut again = record(&alice, 100, "setosa");
+    again.idempotency_key = Some("k7".into());
+    assert_eq!(store.put_prediction(&again).await.unwrap(), Put::Created);
+}
+
+async fn concurrent_puts_lose_nothing(store: &dyn Store) {
+    let alice = owner();
+    let records: Vec<_> = (1..=160).map(|n| record(&alice, n, "setosa")).collect();
+    // 16 tasks at once, each putting 10 records of the same user.
+    let runtime = tokio::runtime::Handle::current();
+    std::thread::scope(|scope| {
+        for chunk in records.chunks(10) {
+            let runtime = runtime.clone();
+            scope.spawn(move || {
+                runtime.block_on(async {
+                    for r in chunk {
+                        assert_eq!(store.put_prediction(r).await.unwrap(), Put::Created);
+                    }
+                });
+            });
+        }
+    });
+    assert_eq!(store.count_predictions(&alice).await.unwrap(), 160);
+    assert_eq!(
+        all_ids(store, &alice, 50, None).await,
+        ids_newest_first(&records)
+    );
+}
+
+async fn sessions_expire_and_can_be_replaced_and_deleted(store: &dyn Store) {
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let live = Session {
+        id: format!("s-{}", Ulid::new()),
+        data: r#"{"user":"alice"}"#.into(),
+        expires_at: now + time::Duration::hours(1),
+    };
+    store.save_session(&live).await.unwrap();
+    assert_eq!(
+        store.load_session(&live.id).await.unwrap(),
+        Some(live.clone())
+    );
+
+    let replaced = Session {
+        data: r#"{"user":"alice","n":2}"#.into(),
+        ..live.clone()
+    };
+    store.save_session(&replaced).await.unwrap();
+    assert_eq!(store.load_session(&live.id).await.unwrap(), Some(replaced));
+
+    let expired = Session {
+        id: format!("s-{}", Ulid::new()),
+        data: "{}".into(),
+        expires_at: now - time::Duration::seconds(1),
+    };
+    store.save_session(&expired).await.unwrap();
+    assert_eq!(store.load_session(&expired.id).await.unwrap(), None);
+
+    store.delete_session(&live.id).await.unwrap();
+    assert_eq!(store.load_session(&live.id).await.unwrap(), None);
+    store.delete_session(&live.id).await.unwrap();
+    assert_eq!(store.load_session("never-saved").await.unwrap(), None);
+}
+
+async fn check_succeeds_on_a_working_store(store: &dyn Store) {
+    store.check().await.unwrap();
+}
+
+/// A DynamoDB Local of the test's own, stopped when dropped.
+struct LocalDynamo(Child);
+
+impl LocalDynamo {
+    fn start(port: u16, data: &std::path::Path) -> Self {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/dynamodb-local.sh");
+        let child = Command::new("bash")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(data)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "DynamoDB Local did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        LocalDynamo(child)
+    }
+}
+
+impl Drop for LocalDynamo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_restart_gives_clear_errors_then_recovers() {
+    let data = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let server = LocalDynamo::start(port, data.path());
+    let store = dynamo_store(&url, "restart").await;
+    let alice = owner();
+    let before: Vec<_> = (1..=5).map(|n| record(&alice, n, "setosa")).collect();
+    put_all(&store, &before).await;
+
+    drop(server);
+    let during = record(&alice, 6, "setosa");
+    let err = store.put_prediction(&during).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    let err = store
+        .list_predictions(&alice, &ListQuery::new(None, 10, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(store.check().await.is_err());
+
+    let _server = LocalDynamo::start(port, data.path());
+    // The same client recovers: nothing of the failed put was written, all else is there.
+    store.check().await.unwrap();
+    assert_eq!(
+        store.get_prediction(&alice, &during.id).await.unwrap(),
+        None
+    );
+    assert_eq!(store.count_predictions(&alice).await.unwrap(), 5);
+    put_all(&store, std::slice::from_ref(&during)).await;
+    let mut all = before;
+    all.push(during);
+    assert_eq!(
+        all_ids(&store, &alice, 4, None).await,
+        ids_newest_first(&all)
+    );
+}
