@@ -12,7 +12,7 @@ CLIPPY := cargo clippy --all-targets --locked
 SSR := -p app -p server --features app/ssr
 HYDRATE := -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown
 
-.PHONY: dev test tools-dev tools-test lint unit release e2e venv model bench
+.PHONY: dev test tools-dev tools-test lint unit test-venv release e2e venv model bench store-bench
 
 dev: tools-dev
 	cargo leptos watch
@@ -30,8 +30,16 @@ lint:
 	$(CLIPPY) $(SSR) -- -D warnings
 	$(CLIPPY) $(HYDRATE) -- -D warnings
 
-unit:
-	cargo test --locked $(SSR)
+# The store's contract tests run against DynamoDB Local too; boto3 then reads
+# what they wrote, as a client other than Sepal's would.
+TEST_VENV := target/test-venv
+unit: test-venv
+	scripts/with-dynamodb-local.sh bash -c \
+	  'cargo test --locked $(SSR) && $(TEST_VENV)/bin/python scripts/check-dynamodb-items.py'
+
+test-venv:
+	test -x $(TEST_VENV)/bin/pip || python3 -m venv --clear $(TEST_VENV)
+	$(TEST_VENV)/bin/pip install --quiet -r scripts/requirements.txt
 
 # --precompress writes a .br and a .gz beside each static file.
 release:

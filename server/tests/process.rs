@@ -8,7 +8,7 @@ use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
     path::Path,
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
 };
 
 fn sepal() -> Command {
@@ -24,11 +24,12 @@ fn sepal() -> Command {
     command
 }
 
-#[test]
-fn logs_json_serves_and_stops_gracefully_on_sigterm() {
-    let mut child = sepal().spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+type Lines = std::io::Lines<BufReader<std::process::ChildStdout>>;
 
+/// Starts the server; returns it, the address it listens on, and the rest of its log.
+fn start(mut command: Command) -> (Child, String, Lines) {
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     // Every line is a JSON object; one of them says where it listens.
     let addr = loop {
         let line = lines
@@ -40,15 +41,40 @@ fn logs_json_serves_and_stops_gracefully_on_sigterm() {
             break addr.to_owned();
         }
     };
+    (child, addr, lines)
+}
 
-    let mut stream = TcpStream::connect(&addr).unwrap();
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: sepal\r\nConnection: close\r\n\r\n")
-        .unwrap();
+/// The whole HTTP/1.1 response to a GET of `path`.
+fn get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: sepal\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+fn sqlite_in(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}/data/sepal.db", dir.path().display())
+}
+
+#[test]
+fn logs_json_serves_and_stops_gracefully_on_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = sepal();
+    command.env("SEPAL_STORE", sqlite_in(&data));
+    let (mut child, addr, lines) = start(command);
+
+    let response = get(&addr, "/healthz");
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
     assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
+    // The SQLite store was created where SEPAL_STORE says.
+    assert!(data.path().join("data/sepal.db").is_file());
+    let response = get(&addr, "/readyz");
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -89,4 +115,55 @@ fn a_bad_setting_is_refused_with_a_message_naming_it() {
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("invalid value 'xml'"), "{stderr}");
+
+    let output = sepal()
+        .env("SEPAL_STORE", "postgres://db")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("`postgres://db` is not a store: use sqlite://PATH"),
+        "{stderr}"
+    );
+}
+
+/// `sepal store init` makes a DynamoDB table the server then runs on. Needs
+/// the DynamoDB Local that `make unit` starts (SEPAL_TEST_DYNAMODB).
+#[test]
+fn store_init_creates_a_dynamodb_table_the_server_is_ready_on() {
+    let url = std::env::var("SEPAL_TEST_DYNAMODB").unwrap_or_default();
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "SEPAL_TEST_DYNAMODB must be the URL of a DynamoDB Local on 127.0.0.1; `make unit` starts one"
+    );
+    let table = format!("process-{}", std::process::id());
+    let dynamo = || {
+        let mut command = sepal();
+        command
+            .env("SEPAL_STORE", format!("dynamodb://{table}"))
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &url)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "local")
+            .env("AWS_SECRET_ACCESS_KEY", "local");
+        command
+    };
+    let init = |expected: &str| {
+        let output = dynamo().args(["store", "init"]).output().unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains(expected), "{stdout}");
+    };
+    init(&format!("created DynamoDB table {table}"));
+    init("already exists");
+
+    let (mut child, addr, _) = start(dynamo());
+    let response = get(&addr, "/readyz");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
 }
