@@ -65,3 +65,7 @@ model: venv
 bench: venv
 	cargo bench --locked $(SSR) --bench inference
 	$(PYTHON) bench/inference.py
+
+# Store benchmarks on SQLite and DynamoDB Local (seeds 1,000,000 records: minutes).
+store-bench:
+	scripts/with-dynamodb-local.sh cargo bench --locked $(SSR) --bench store

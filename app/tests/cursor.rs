@@ -27,7 +27,10 @@ fn anything_else_is_not_a_cursor() {
         "o' OR 1=1 --               ",
     ] {
         let err = text.parse::<Cursor>().unwrap_err();
-        assert!(err.to_string().contains("is not a page cursor"), "{text}: {err}");
+        assert!(
+            err.to_string().contains("is not a page cursor"),
+            "{text}: {err}"
+        );
     }
 }
 

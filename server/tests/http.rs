@@ -2,6 +2,8 @@
 // A test should stop at the first unexpected error.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::{fs, path::Path, sync::Arc, time::Instant};
 
 use axum::{
@@ -206,16 +208,7 @@ async fn readyz_is_503_while_the_store_is_unreachable() {
         .local_addr()
         .unwrap()
         .port();
-    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "tests",
-        ));
-    let store = server::store::DynamoStore::with_config(
-        &server::store::DynamoStore::config(loader).await,
-        "sepal",
-    );
+    let store = common::dynamo_at(&format!("http://127.0.0.1:{port}"), "sepal").await;
     let app = server::router(
         &config,
         Services {

@@ -4,6 +4,8 @@
 // A test should stop at the first unexpected error.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
@@ -132,11 +134,7 @@ fn a_bad_setting_is_refused_with_a_message_naming_it() {
 /// the DynamoDB Local that `make unit` starts (SEPAL_TEST_DYNAMODB).
 #[test]
 fn store_init_creates_a_dynamodb_table_the_server_is_ready_on() {
-    let url = std::env::var("SEPAL_TEST_DYNAMODB").unwrap_or_default();
-    assert!(
-        url.starts_with("http://127.0.0.1:"),
-        "SEPAL_TEST_DYNAMODB must be the URL of a DynamoDB Local on 127.0.0.1; `make unit` starts one"
-    );
+    let url = common::dynamodb_url();
     let table = format!("process-{}", std::process::id());
     let dynamo = || {
         let mut command = sepal();

@@ -6,6 +6,8 @@
 //! and set it. Each test uses a table of its own.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::{
     collections::BTreeMap,
     net::TcpListener,
@@ -39,12 +41,7 @@ async fn sqlite() -> Backend {
 }
 
 async fn dynamodb() -> Backend {
-    let url = std::env::var("SEPAL_TEST_DYNAMODB").unwrap_or_default();
-    assert!(
-        url.starts_with("http://127.0.0.1:"),
-        "SEPAL_TEST_DYNAMODB must be the URL of a DynamoDB Local on 127.0.0.1 (got `{url}`); \
-         `make unit` starts one"
-    );
+    let url = common::dynamodb_url();
     Backend {
         store: Arc::new(dynamo_store(&url, &format!("contract-{}", Ulid::new())).await),
         _dir: None,
@@ -53,13 +50,7 @@ async fn dynamodb() -> Backend {
 
 /// A DynamoDB store on a new table of the server at `url`.
 async fn dynamo_store(url: &str, table: &str) -> DynamoStore {
-    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "tests",
-        ));
-    let store = DynamoStore::with_config(&DynamoStore::config(loader).await, table);
+    let store = common::dynamo_at(url, table).await;
     assert!(store.create_table().await.unwrap());
     store
 }

@@ -1,6 +1,8 @@
-//! The embedded store: one SQLite file in WAL mode behind a small pool of
-//! connections, so readers never wait for the writer and the async runtime
-//! never blocks on disk.
+//! The embedded store: one SQLite file in WAL mode. Reads go through a pool
+//! of connections and never wait for the writer; writes go through one
+//! dedicated connection, so they queue in order instead of contending for
+//! SQLite's write lock. sqlx runs each connection on its own thread, so the
+//! async runtime never blocks on disk.
 
 use std::{path::Path, str::FromStr as _, time::Duration};
 
@@ -15,7 +17,8 @@ use sqlx::{
 use time::OffsetDateTime;
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    readers: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -36,21 +39,27 @@ impl SqliteStore {
             // process; only a power cut can lose the last transactions.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+        let open_error =
+            |err| StoreError::Unavailable(format!("cannot open {}: {err}", path.display()));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(|err| {
-                StoreError::Unavailable(format!("cannot open {}: {err}", path.display()))
-            })?;
+            .map_err(open_error)?;
         sqlx::migrate!("./migrations")
-            .run(&pool)
+            .run(&writer)
             .await
             .map_err(|err| {
                 StoreError::Backend(format!("cannot migrate {}: {err}", path.display()))
             })?;
-        Ok(SqliteStore { pool })
+        let readers = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(open_error)?;
+        Ok(SqliteStore { readers, writer })
     }
 
     async fn by_idempotency_key(
@@ -61,7 +70,7 @@ impl SqliteStore {
         sqlx::query("SELECT record FROM predictions WHERE owner = ? AND idempotency_key = ?")
             .bind(owner)
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await
             .map_err(sql)?
             .map(|row| decode(&row))
@@ -83,7 +92,7 @@ impl Store for SqliteStore {
         .bind(&record.class)
         .bind(&record.idempotency_key)
         .bind(json)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(sql)?
         .rows_affected();
@@ -107,7 +116,7 @@ impl Store for SqliteStore {
         sqlx::query("SELECT record FROM predictions WHERE owner = ? AND id = ?")
             .bind(owner)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await
             .map_err(sql)?
             .map(|row| decode(&row))
@@ -140,7 +149,7 @@ impl Store for SqliteStore {
         sql_query.push_bind(i64::try_from(query.limit() + 1).map_err(backend)?);
         let records = sql_query
             .build()
-            .fetch_all(&self.pool)
+            .fetch_all(&self.readers)
             .await
             .map_err(sql)?
             .iter()
@@ -153,7 +162,7 @@ impl Store for SqliteStore {
         let deleted = sqlx::query("DELETE FROM predictions WHERE owner = ? AND id = ?")
             .bind(owner)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(sql)?
             .rows_affected();
@@ -163,7 +172,7 @@ impl Store for SqliteStore {
     async fn delete_all_predictions(&self, owner: &str) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM predictions WHERE owner = ?")
             .bind(owner)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(sql)?
             .rows_affected())
@@ -173,7 +182,7 @@ impl Store for SqliteStore {
         let count: Option<i64> =
             sqlx::query_scalar("SELECT count FROM prediction_counts WHERE owner = ?")
                 .bind(owner)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.readers)
                 .await
                 .map_err(sql)?;
         u64::try_from(count.unwrap_or(0)).map_err(backend)
@@ -187,7 +196,7 @@ impl Store for SqliteStore {
         .bind(&session.id)
         .bind(&session.data)
         .bind(session.expires_at.unix_timestamp())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(sql)?;
         Ok(())
@@ -198,7 +207,7 @@ impl Store for SqliteStore {
             sqlx::query("SELECT data, expires_at FROM sessions WHERE id = ? AND expires_at > ?")
                 .bind(id)
                 .bind(OffsetDateTime::now_utc().unix_timestamp())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.readers)
                 .await
                 .map_err(sql)?;
         row.map(|row| {
@@ -217,7 +226,7 @@ impl Store for SqliteStore {
     async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(sql)?;
         Ok(())
@@ -225,7 +234,7 @@ impl Store for SqliteStore {
 
     async fn check(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&self.readers)
             .await
             .map_err(sql)?;
         Ok(())
@@ -240,7 +249,9 @@ fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<PredictionRecord, StoreError>
 /// Waiting too long for a connection or the write lock, or a failing disk,
 /// is the store being unavailable; anything else is a bug or bad data.
 fn sql(err: sqlx::Error) -> StoreError {
-    let busy = matches!(&err, sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "5" || c == "6"));
+    // SQLITE_BUSY (5) and SQLITE_LOCKED (6), in their extended forms too.
+    let busy = matches!(&err, sqlx::Error::Database(db)
+        if db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6)));
     match err {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             StoreError::Unavailable(format!("SQLite: {err}"))
