@@ -5,6 +5,7 @@
 //! HTML, and only components marked `#[island]` ship WASM and hydrate. See the
 //! README ("Rendering mode") for the measurements behind that choice.
 
+pub mod auth;
 pub mod error;
 pub mod model;
 mod pages;
@@ -18,10 +19,20 @@ use leptos_router::{
     components::{A, Route, Router, Routes},
 };
 
-use pages::{home::HomePage, not_found::NotFoundPage};
+use pages::{
+    account::AccountPage,
+    home::HomePage,
+    not_found::NotFoundPage,
+    sign_in::{NoAccessPage, SignInFailedPage},
+};
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The scripts Leptos writes carry the nonce of this response's CSP.
+    #[cfg(feature = "ssr")]
+    if let Some(auth::CspNonce(nonce)) = auth::request_extension::<auth::CspNonce>() {
+        provide_context(leptos::nonce::Nonce::from_value(nonce));
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -55,20 +66,42 @@ pub fn App() -> impl IntoView {
             <main id="main">
                 <Routes fallback=NotFoundPage>
                     <Route path=StaticSegment("") view=HomePage />
+                    <Route path=StaticSegment("account") view=AccountPage />
+                    <Route path=StaticSegment("no-access") view=NoAccessPage />
+                    <Route path=StaticSegment("sign-in-failed") view=SignInFailedPage />
                 </Routes>
             </main>
         </Router>
     }
 }
 
+/// The bar on every page: the brand, and who is signed in with a sign-out
+/// button, or a sign-in link. Rendered on the server only.
 #[component]
 fn Header() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let user = auth::current_user();
+    #[cfg(not(feature = "ssr"))]
+    let user: Option<auth::User> = None;
+
     view! {
         <header class="site-header">
             <A href="/" attr:class="brand">
                 <span class="brand-mark" aria-hidden="true">"❀"</span>
                 "Sepal"
             </A>
+            <nav class="session" aria-label="Account">
+                {match user {
+                    Some(user) => view! {
+                        <a href="/account" class="who">{user.name}</a>
+                        // A form, not a link: signing out changes state, so never on GET.
+                        <form method="post" action="/auth/logout">
+                            <button type="submit" class="quiet">"Sign out"</button>
+                        </form>
+                    }.into_any(),
+                    None => view! { <a href="/auth/login">"Sign in"</a> }.into_any(),
+                }}
+            </nav>
         </header>
     }
 }

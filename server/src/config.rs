@@ -45,6 +45,68 @@ pub struct Config {
     #[arg(long, env = "SEPAL_STORE", default_value = "sqlite://data/sepal.db")]
     pub store: StoreUrl,
 
+    /// Sepal's address as browsers reach it: the base of the sign-in redirect
+    /// URI (`<url>/auth/callback`, registered at the provider) and the origin
+    /// that state-changing requests must come from. `https://` makes cookies
+    /// `Secure` and `__Host-` prefixed, and adds HSTS.
+    #[arg(long, env = "SEPAL_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
+    pub public_url: url::Url,
+
+    /// The OpenID provider's issuer URL; discovery reads
+    /// `<issuer>/.well-known/openid-configuration`. The default is the local
+    /// dev provider that `make dev` starts.
+    #[arg(long, env = "SEPAL_OIDC_ISSUER", default_value = "http://127.0.0.1:4000")]
+    pub oidc_issuer: url::Url,
+
+    /// Sepal's client id at the provider.
+    #[arg(long, env = "SEPAL_OIDC_CLIENT_ID", default_value = "sepal")]
+    pub oidc_client_id: String,
+
+    /// Sepal's client secret at the provider (the default is the dev provider's).
+    #[arg(
+        long,
+        env = "SEPAL_OIDC_CLIENT_SECRET",
+        default_value = "sepal-dev-secret",
+        hide_default_value = true,
+        hide_env_values = true
+    )]
+    pub oidc_client_secret: String,
+
+    /// Scopes to ask for, space-separated.
+    #[arg(long, env = "SEPAL_OIDC_SCOPES", default_value = "openid email profile")]
+    pub oidc_scopes: String,
+
+    /// The ID token claim that lists the user's groups (Cognito: `cognito:groups`).
+    #[arg(long, env = "SEPAL_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    pub oidc_groups_claim: String,
+
+    /// Only members of these groups may use Sepal (comma-separated; empty: any group).
+    #[arg(long, env = "SEPAL_ALLOWED_GROUPS", value_delimiter = ',', default_value = "")]
+    pub allowed_groups: Vec<String>,
+
+    /// Only users with an e-mail address in these domains may use Sepal
+    /// (comma-separated; empty: any).
+    #[arg(long, env = "SEPAL_ALLOWED_EMAIL_DOMAINS", value_delimiter = ',', default_value = "")]
+    pub allowed_email_domains: Vec<String>,
+
+    /// Members of this group are administrators.
+    #[arg(long, env = "SEPAL_ADMIN_GROUP", default_value = "admin")]
+    pub admin_group: String,
+
+    /// Cognito's sign-out URL (`https://<domain>/logout`); when set, sign-out
+    /// ends there with `client_id` and `logout_uri` instead of at the
+    /// provider's `end_session_endpoint`.
+    #[arg(long, env = "SEPAL_COGNITO_LOGOUT_URL")]
+    pub cognito_logout_url: Option<url::Url>,
+
+    /// A session ends after this many minutes without a request.
+    #[arg(long, env = "SEPAL_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u64,
+
+    /// A session ends this many hours after sign-in, active or not.
+    #[arg(long, env = "SEPAL_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: u64,
+
     /// What to do; without a command, serve.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -1,6 +1,7 @@
 //! Sepal's web server: the Leptos pages, their server functions, static files
 //! and operational endpoints, on one axum router.
 
+pub mod auth;
 mod config;
 mod http;
 pub mod inference;
@@ -26,6 +27,8 @@ pub enum Error {
     Logging(String),
     #[error("cannot serve the model: {0}")]
     Model(#[from] inference::ModelError),
+    #[error("invalid sign-in settings: {0}")]
+    Auth(String),
     #[error("cannot open the store (SEPAL_STORE): {0}")]
     Store(#[from] app::store::StoreError),
     #[error(
@@ -55,7 +58,7 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         store,
         started: Instant::now(),
     };
-    let app = router(&config, services);
+    let app = router(&config, services)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| Error::Bind {

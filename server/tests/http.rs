@@ -32,6 +32,7 @@ async fn app(site_root: &Path) -> Router {
             started: Instant::now(),
         },
     )
+    .unwrap()
 }
 
 async fn send(app: Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Bytes) {
@@ -44,6 +45,11 @@ async fn send(app: Router, request: Request<Body>) -> (StatusCode, axum::http::H
 
 fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
+}
+
+/// A POST as a browser sends it from Sepal's own page (SEPAL_PUBLIC_URL's default).
+fn post(uri: &str) -> axum::http::request::Builder {
+    Request::post(uri).header(header::ORIGIN, "http://127.0.0.1:3000")
 }
 
 fn text(body: &Bytes) -> &str {
@@ -76,7 +82,7 @@ async fn unknown_paths_get_the_not_found_page_with_404() {
     let site = tempfile::tempdir().unwrap();
     for request in [
         get("/no/such/page"),
-        Request::post("/nope").body(Body::empty()).unwrap(),
+        post("/nope").body(Body::empty()).unwrap(),
     ] {
         let (status, _, body) = send(app(site.path()).await, request).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
@@ -87,7 +93,7 @@ async fn unknown_paths_get_the_not_found_page_with_404() {
 #[tokio::test]
 async fn status_server_function_answers_with_the_version() {
     let site = tempfile::tempdir().unwrap();
-    let request = Request::post("/fn/status")
+    let request = post("/fn/status")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from("{}"))
         .unwrap();
@@ -101,7 +107,7 @@ async fn status_server_function_answers_with_the_version() {
 #[tokio::test]
 async fn malformed_server_function_call_is_a_400_with_a_reason() {
     let site = tempfile::tempdir().unwrap();
-    let request = Request::post("/fn/status")
+    let request = post("/fn/status")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(r#"{"not json"#))
         .unwrap();
@@ -216,7 +222,8 @@ async fn readyz_is_503_while_the_store_is_unreachable() {
             store: Arc::new(store),
             started: Instant::now(),
         },
-    );
+    )
+    .unwrap();
     let (status, _, body) = send(app, get("/readyz")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(

@@ -1,2 +1,4 @@
+pub mod account;
 pub mod home;
 pub mod not_found;
+pub mod sign_in;

@@ -1,6 +1,7 @@
 //! The HTTP surface: one router for pages, server functions, static files
 //! and operational endpoints.
 
+mod security;
 mod server_fn_errors;
 
 use std::{
@@ -29,7 +30,10 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 
-use crate::Config;
+use crate::{
+    Config, Error,
+    auth::{self, AuthSettings, Oidc},
+};
 
 /// What the application is built around.
 #[derive(Clone)]
@@ -44,7 +48,31 @@ pub struct Services {
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Builds the whole application around its services.
-pub fn router(config: &Config, services: Services) -> Router {
+pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
+    let settings = Arc::new(AuthSettings::from_config(config).map_err(Error::Auth)?);
+    let oidc = Arc::new(Oidc::new(settings.as_ref().clone()).map_err(|e| Error::Auth(e.to_string()))?);
+    let policy = Arc::new(security::Policy {
+        origin: settings.public_url.origin().ascii_serialization(),
+        provider_origin: config.oidc_issuer.origin().ascii_serialization(),
+        // cargo-leptos sets LEPTOS_WATCH under `cargo leptos watch`.
+        live_reload: std::env::var_os("LEPTOS_WATCH")
+            .map(|_| format!("ws://{}:{}", config.addr.ip(), config.reload_port)),
+        https: settings.https(),
+    });
+    // Everything a browser uses with its session cookie: same-origin checks,
+    // the session, the signed-in user, and the sign-in requirement.
+    let browser = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(
+            policy.clone(),
+            security::same_origin_only,
+        ))
+        .layer(auth::session_layer(&settings, services.store.clone()))
+        .layer(middleware::from_fn_with_state(
+            settings.clone(),
+            auth::current_user,
+        ))
+        .layer(middleware::from_fn(auth::require_sign_in));
+
     let leptos = LeptosOptions::builder()
         // cargo-leptos sets this at compile time; plain `cargo` builds (tests) do not.
         .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("sepal"))
@@ -68,10 +96,10 @@ pub fn router(config: &Config, services: Services) -> Router {
     // Any path that is neither a route nor a file renders the app, whose
     // fallback route answers 404 with a page that says what to do next.
     let render = render_app_to_stream_with_context(context.clone(), page.clone());
-    let not_found = tower::service_fn(move |req: Request<Body>| {
+    let not_found = browser.clone().service(tower::service_fn(move |req: Request<Body>| {
         let render = render.clone();
         async move { Ok::<_, Infallible>(render(req).await.into_response()) }
-    });
+    }));
     // Release builds put a .br and a .gz beside each file; ServeDir picks the
     // one the browser accepts. `no-cache` lets browsers keep files but
     // revalidate them (If-Modified-Since) so a new build is seen at once.
@@ -87,14 +115,20 @@ pub fn router(config: &Config, services: Services) -> Router {
         ))
         .service(site);
 
-    Router::new()
+    let pages = Router::new()
+        .leptos_routes_with_context(&leptos, generate_route_list(App), context, page)
+        .merge(auth::routes(oidc))
+        .layer(browser);
+
+    Ok(Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz).with_state(services.store.clone()))
-        .leptos_routes_with_context(&leptos, generate_route_list(App), context, page)
+        .merge(pages)
         .fallback_service(site)
         .layer(middleware::map_response(
             server_fn_errors::status_from_error,
         ))
+        .layer(middleware::from_fn_with_state(policy, security::headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
@@ -103,7 +137,7 @@ pub fn router(config: &Config, services: Services) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(leptos)
+        .with_state(leptos))
 }
 
 /// Liveness: the process is up and answering.
