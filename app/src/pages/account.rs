@@ -41,6 +41,5 @@ fn account_details(user: User) -> impl IntoView {
             <dt>"Signed in with"</dt><dd><code>{user.issuer.clone()}</code></dd>
             <dt>"Your id there"</dt><dd><code>{user.subject.clone()}</code></dd>
         </dl>
-        <p class="hint">"Sign-in lasts 30 minutes without activity and 12 hours at most (the defaults)."</p>
     }
 }

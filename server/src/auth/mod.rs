@@ -256,7 +256,7 @@ async fn callback(
     let (user, id_token) = oidc.finish(code, &attempt).await?;
 
     if !oidc.settings().allows(&user) {
-        tracing::warn!(subject = %user.subject, "signed in at the provider but not allowed");
+        tracing::warn!(subject = %user.subject, groups = ?user.groups, email = ?user.email, "signed in at the provider but not allowed");
         session.flush().await?;
         return Ok(Redirect::to("/no-access").into_response());
     }

@@ -56,7 +56,7 @@ impl SqliteStore {
         let readers = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options.read_only(true))
+            .connect_with(options)
             .await
             .map_err(open_error)?;
         Ok(SqliteStore { readers, writer })

@@ -26,3 +26,61 @@ pub async fn dynamo_at(url: &str, table: &str) -> DynamoStore {
         ));
     DynamoStore::with_config(&DynamoStore::config(loader).await, table)
 }
+
+/// The local OpenID provider (end2end/oidc/provider.mjs) on a port of its
+/// own, with a signing key in a temporary folder; stopped when dropped.
+pub struct Provider {
+    child: std::process::Child,
+    pub issuer: String,
+    _keys: tempfile::TempDir,
+}
+
+impl Provider {
+    /// Starts the provider for a Sepal reachable at `app_url`.
+    pub fn start(app_url: &str) -> Provider {
+        let keys = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oidc/provider.mjs");
+        let child = std::process::Command::new("node")
+            .arg(script)
+            .env("OIDC_PORT", port.to_string())
+            .env("OIDC_KEY_FILE", keys.path().join("keys.json"))
+            .env("OIDC_APP_URLS", app_url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("node runs end2end/oidc/provider.mjs (run `npm --prefix end2end ci`)");
+        wait_for_port(port);
+        Provider {
+            child,
+            issuer: format!("http://127.0.0.1:{port}"),
+            _keys: keys,
+        }
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn wait_for_port(port: u16) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "nothing listens on port {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

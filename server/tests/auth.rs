@@ -1,0 +1,516 @@
+//! Sign-in against the real local OpenID provider (end2end/oidc/provider.mjs,
+//! run with node), with Sepal serving on a real port and a cookie-keeping
+//! HTTP client playing the browser. Each rule of the design's auth section
+//! has a test here that fails without it.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::{path::Path, sync::Arc, time::Instant};
+
+use app::store::Store;
+use clap::Parser;
+use common::{Provider, free_port};
+use reqwest::{StatusCode, cookie::CookieStore as _, header};
+use server::{Config, Services, store::SqliteStore};
+use time::OffsetDateTime;
+
+/// Sepal and its provider, both on loopback.
+struct Sepal {
+    url: String,
+    provider: Provider,
+    store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+async fn sepal(extra: &[&str]) -> Sepal {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let provider = Provider::start(&url);
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().to_string_lossy().into_owned();
+    let public_url = extra
+        .iter()
+        .position(|a| *a == "--public-url")
+        .map_or(url.clone(), |i| extra[i + 1].to_owned());
+    let mut args = vec![
+        "sepal",
+        "--site-root",
+        &site,
+        "--oidc-issuer",
+        &provider.issuer,
+        "--allowed-groups",
+        "sepal-users",
+    ];
+    if !extra.contains(&"--public-url") {
+        args.extend(["--public-url", &public_url]);
+    }
+    args.extend(extra);
+    let config = Config::parse_from(args);
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("sepal.db")).await.unwrap());
+    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
+    let services = Services {
+        model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
+        store: store.clone(),
+        started: Instant::now(),
+    };
+    let app = server::router(&config, services).unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Sepal {
+        url,
+        provider,
+        store,
+        _dir: dir,
+    }
+}
+
+/// A browser: keeps cookies, follows redirects only when told to.
+struct Browser {
+    client: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser { client, jar }
+    }
+
+    /// Follows redirects from `url` until a page answers, or until the next
+    /// hop would start with `stop_at`; returns that URL and the response.
+    async fn follow(&self, mut url: String, stop_at: Option<&str>) -> (String, reqwest::Response) {
+        for _ in 0..20 {
+            let response = self.client.get(&url).send().await.unwrap();
+            if !response.status().is_redirection() {
+                return (url, response);
+            }
+            let next = location(&response, &url);
+            if stop_at.is_some_and(|stop| next.starts_with(stop)) {
+                return (next, response);
+            }
+            url = next;
+        }
+        panic!("too many redirects from {url}");
+    }
+
+    /// The value of Sepal's session cookie, if the browser has one.
+    fn session_id(&self, sepal: &Sepal) -> Option<String> {
+        let cookies = self.jar.cookies(&sepal.url.parse().unwrap())?;
+        cookies
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|c| c.strip_prefix("sepal="))
+            .map(str::to_owned)
+    }
+
+    /// Signs in at the provider as `user` and returns the callback URL the
+    /// provider sends the browser to, without following it.
+    async fn authorize(&self, sepal: &Sepal, user: &str) -> String {
+        let start = format!("{}/auth/login?return_to=/account", sepal.url);
+        let callback = format!("{}/auth/callback", sepal.url);
+        let (page, response) = self.follow(start, Some(&callback)).await;
+        // Still signed in at the provider: it answers at once.
+        if page.starts_with(&callback) {
+            return page;
+        }
+        // The provider's login page.
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+        assert!(page.contains("/interaction/"), "{page}");
+        let response = self
+            .client
+            .post(format!("{page}/login"))
+            .form(&[("login", user), ("password", "sepal-dev")])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        let next = location(&response, &page);
+        let (url, _) = self.follow(next, Some(&callback)).await;
+        assert!(url.starts_with(&callback), "ended at {url}");
+        url
+    }
+
+    /// Follows a callback URL to the page it ends on: (url, status, body).
+    async fn finish(&self, callback: String) -> (String, StatusCode, String) {
+        let (url, response) = self.follow(callback, None).await;
+        let status = response.status();
+        (url, status, response.text().await.unwrap())
+    }
+
+    async fn sign_in(&self, sepal: &Sepal, user: &str) -> (String, StatusCode, String) {
+        let callback = self.authorize(sepal, user).await;
+        self.finish(callback).await
+    }
+
+    /// Whether `/account` shows the account (signed in) or sends to sign-in.
+    async fn signed_in(&self, sepal: &Sepal) -> bool {
+        let response = self
+            .client
+            .get(format!("{}/account", sepal.url))
+            .send()
+            .await
+            .unwrap();
+        match response.status() {
+            StatusCode::OK => true,
+            StatusCode::SEE_OTHER => {
+                assert_eq!(
+                    location(&response, &sepal.url),
+                    format!("{}/auth/login?return_to=%2Faccount", sepal.url)
+                );
+                false
+            }
+            other => panic!("/account answered {other}"),
+        }
+    }
+
+    async fn post_logout(&self, sepal: &Sepal, origin: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.post(format!("{}/auth/logout", sepal.url));
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+fn location(response: &reqwest::Response, base: &str) -> String {
+    let target = response.headers()[header::LOCATION].to_str().unwrap();
+    reqwest::Url::parse(base).unwrap().join(target).unwrap().to_string()
+}
+
+fn with_query(url: &str, name: &str, value: &str) -> String {
+    let mut url = reqwest::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == name { value.to_owned() } else { v.into_owned() };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
+}
+
+fn query(url: &str, name: &str) -> String {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+fn refused(url: &str, status: StatusCode, reason: &str) {
+    assert!(url.ends_with(&format!("/sign-in-failed?reason={reason}")), "{url}");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn sign_in_rotates_the_session_and_sign_out_ends_it_everywhere() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    let callback = browser.authorize(&sepal, "alice").await;
+    let before = browser.session_id(&sepal).expect("the attempt lives in a session");
+
+    let response = browser.client.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response, &sepal.url), format!("{}/account", sepal.url));
+    let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+    let after = browser.session_id(&sepal).unwrap();
+    assert_ne!(before, after, "the session id must change at sign-in");
+    assert!(after.len() >= 22, "128 random bits, base64: {after}");
+    assert_eq!(sepal.store.load_session(&before).await.unwrap(), None);
+
+    let (_, status, page) = browser.finish(format!("{}/account", sepal.url)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Alice Liddell"), "{page}");
+    assert!(page.contains(r#"action="/auth/logout""#), "{page}");
+    assert!(page.contains("<dd>no</dd>"), "alice is no admin: {page}");
+
+    let response = browser.post_logout(&sepal, Some(&sepal.url)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let target = location(&response, &sepal.url);
+    assert!(target.starts_with(&format!("{}/session/end?", sepal.provider.issuer)), "{target}");
+    assert_eq!(query(&target, "post_logout_redirect_uri"), format!("{}/", sepal.url));
+    assert!(!query(&target, "id_token_hint").is_empty());
+    assert!(!browser.signed_in(&sepal).await);
+    assert_eq!(sepal.store.load_session(&after).await.unwrap(), None);
+
+    // The old cookie, replayed by hand, is worth nothing.
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/account", sepal.url))
+        .header(header::COOKIE, format!("sepal={after}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn members_of_the_admin_group_are_administrators() {
+    let sepal = sepal(&[]).await;
+    let (url, status, page) = Browser::new().sign_in(&sepal, "ada").await;
+    assert!(url.ends_with("/account"), "{url}");
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Ada Lovelace") && page.contains("<dd>yes</dd>"), "{page}");
+}
+
+#[tokio::test]
+async fn users_outside_the_allowed_groups_get_the_no_access_page_and_no_session() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    let (url, status, page) = browser.sign_in(&sepal, "mallory").await;
+    assert!(url.ends_with("/no-access"), "{url}");
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("You do not have access to Sepal"), "{page}");
+    assert!(!browser.signed_in(&sepal).await);
+}
+
+#[tokio::test]
+async fn allowed_email_domains_are_enforced() {
+    let sepal = sepal(&["--allowed-email-domains", "elsewhere.test"]).await;
+    // Alice is in sepal-users but her address is @example.org.
+    let (url, _, _) = Browser::new().sign_in(&sepal, "alice").await;
+    assert!(url.ends_with("/no-access"), "{url}");
+}
+
+#[tokio::test]
+async fn a_tampered_state_is_refused() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    let callback = browser.authorize(&sepal, "alice").await;
+    let (url, status, page) = browser.finish(with_query(&callback, "state", "forged-state")).await;
+    refused(&url, status, "no_attempt");
+    assert!(page.contains("Sign-in failed"), "{page}");
+    assert!(!browser.signed_in(&sepal).await);
+}
+
+#[tokio::test]
+async fn a_callback_works_once_and_only_in_its_browser() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    let callback = browser.authorize(&sepal, "alice").await;
+
+    // Another browser holding the same URL (leaked, or an attacker's) gets nothing.
+    let other = Browser::new();
+    let (url, status, _) = other.finish(callback.clone()).await;
+    refused(&url, status, "no_attempt");
+    assert!(!other.signed_in(&sepal).await);
+
+    let (url, status, _) = browser.finish(callback.clone()).await;
+    assert!(url.ends_with("/account"), "{url}");
+    assert_eq!(status, StatusCode::OK);
+    // Replayed in the same browser: the attempt was used up.
+    browser.post_logout(&sepal, Some(&sepal.url)).await;
+    let (url, status, _) = browser.finish(callback).await;
+    refused(&url, status, "no_attempt");
+    assert!(!browser.signed_in(&sepal).await);
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_refused_by_the_token_exchange() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    let first = browser.authorize(&sepal, "alice").await;
+    let (url, _, _) = browser.finish(first.clone()).await;
+    assert!(url.ends_with("/account"), "{url}");
+    browser.post_logout(&sepal, Some(&sepal.url)).await;
+
+    // A new attempt in the same browser, answered with the old, spent code.
+    let second = browser.authorize(&sepal, "alice").await;
+    let replayed = with_query(&second, "code", &query(&first, "code"));
+    let (url, status, _) = browser.finish(replayed).await;
+    refused(&url, status, "token");
+    assert!(!browser.signed_in(&sepal).await);
+}
+
+#[tokio::test]
+async fn a_callback_without_an_attempt_is_refused() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    let (url, status, _) = browser
+        .finish(format!("{}/auth/callback?code=made-up&state=made-up", sepal.url))
+        .await;
+    refused(&url, status, "no_attempt");
+    let (url, status, _) = browser.finish(format!("{}/auth/callback", sepal.url)).await;
+    refused(&url, status, "no_attempt");
+    assert!(!browser.signed_in(&sepal).await);
+}
+
+#[tokio::test]
+async fn return_to_must_be_a_path_on_this_site() {
+    let sepal = sepal(&[]).await;
+    for target in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "http:/evil.example",
+        "evil.example",
+        "/ok\nSet-Cookie: x=1",
+    ] {
+        let browser = Browser::new();
+        let url = with_query(&format!("{}/auth/login?return_to=x", sepal.url), "return_to", target);
+        let response = browser.client.get(&url).send().await.unwrap();
+        assert_eq!(
+            location(&response, &sepal.url),
+            format!("{}/sign-in-failed?reason=return_to", sepal.url),
+            "{target}"
+        );
+        assert_eq!(browser.session_id(&sepal), None, "no session for {target}");
+    }
+    // A path is fine, and the browser comes back to it.
+    let browser = Browser::new();
+    let start = format!("{}/auth/login?return_to=%2Faccount%3Ftab%3D1", sepal.url);
+    let response = browser.client.get(&start).send().await.unwrap();
+    assert!(location(&response, &sepal.url).starts_with(&sepal.provider.issuer));
+}
+
+#[tokio::test]
+async fn an_idle_session_expires() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    browser.sign_in(&sepal, "alice").await;
+    let id = browser.session_id(&sepal).unwrap();
+    // The session's idle deadline passes.
+    let mut session = sepal.store.load_session(&id).await.unwrap().unwrap();
+    session.expires_at = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    sepal.store.save_session(&session).await.unwrap();
+    assert!(!browser.signed_in(&sepal).await);
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_even_when_active() {
+    let sepal = sepal(&["--session-max-hours", "12"]).await;
+    let browser = Browser::new();
+    browser.sign_in(&sepal, "alice").await;
+    assert!(browser.signed_in(&sepal).await);
+    let id = browser.session_id(&sepal).unwrap();
+    let mut session = sepal.store.load_session(&id).await.unwrap().unwrap();
+    let mut data: serde_json::Value = serde_json::from_str(&session.data).unwrap();
+    let thirteen_hours_ago = OffsetDateTime::now_utc().unix_timestamp() - 13 * 3600;
+    data["signed_in_at"] = thirteen_hours_ago.into();
+    session.data = data.to_string();
+    sepal.store.save_session(&session).await.unwrap();
+    assert!(!browser.signed_in(&sepal).await);
+    assert_eq!(sepal.store.load_session(&id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn over_https_the_cookie_is_secure_and_host_prefixed_and_hsts_is_sent() {
+    let port = free_port();
+    let https = format!("https://127.0.0.1:{port}");
+    let sepal = sepal(&["--public-url", &https]).await;
+    let response = Browser::new()
+        .client
+        .get(format!("{}/auth/login", sepal.url))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("__Host-sepal="), "{cookie}");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    let hsts = response.headers()[header::STRICT_TRANSPORT_SECURITY].to_str().unwrap();
+    assert!(hsts.contains("max-age="), "{hsts}");
+}
+
+#[tokio::test]
+async fn state_changes_from_other_origins_or_by_get_are_refused() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    browser.sign_in(&sepal, "alice").await;
+
+    for origin in [Some("http://evil.example"), Some("null"), None] {
+        let response = browser.post_logout(&sepal, origin).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{origin:?}");
+    }
+    let response = browser
+        .client
+        .post(format!("{}/auth/logout", sepal.url))
+        .header(header::ORIGIN, &sepal.url)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Server functions too.
+    let response = browser
+        .client
+        .post(format!("{}/fn/status", sepal.url))
+        .header(header::ORIGIN, "http://evil.example")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Signing out is never a GET.
+    let response = browser.client.get(format!("{}/auth/logout", sepal.url)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(browser.signed_in(&sepal).await, "still signed in");
+
+    // From Sepal's own page it works.
+    let response = browser.post_logout(&sepal, Some(&sepal.url)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(!browser.signed_in(&sepal).await);
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_a_csp_nonce_their_scripts_use() {
+    let sepal = sepal(&[]).await;
+    let response = Browser::new().client.get(&sepal.url).send().await.unwrap();
+    let headers = response.headers().clone();
+    let html = response.text().await.unwrap();
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap();
+    assert!(nonce.len() >= 22, "{csp}");
+    assert!(html.contains(&format!(r#"nonce="{nonce}""#)), "{html}");
+    for directive in ["frame-ancestors 'none'", "object-src 'none'", "default-src 'self'"] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::REFERRER_POLICY], "same-origin");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    assert!(headers.get(header::STRICT_TRANSPORT_SECURITY).is_none(), "plain http");
+
+    // Another response, another nonce.
+    let again = Browser::new().client.get(&sepal.url).send().await.unwrap();
+    assert!(!again.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains(nonce));
+}
+
+#[tokio::test]
+async fn protected_pages_send_signed_out_browsers_to_sign_in_and_back() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    assert!(!browser.signed_in(&sepal).await);
+    // The start page is public and offers to sign in.
+    let (_, status, page) = browser.finish(sepal.url.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"href="/auth/login""#), "{page}");
+    // Signing in from /account comes back to /account.
+    let (url, _, _) = browser.sign_in(&sepal, "bob").await;
+    assert_eq!(url, format!("{}/account", sepal.url));
+}

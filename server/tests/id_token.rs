@@ -1,0 +1,202 @@
+//! ID token validation, with tokens made here and signed by a test key, so
+//! each check can be broken on its own: nonce, audience, authorized party,
+//! issuer, expiry, issue time, signature, `alg: none`, HMAC with the public
+//! key, and an unknown key id.
+#![allow(clippy::unwrap_used)]
+
+use std::str::FromStr;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use clap::Parser;
+use hmac::Mac;
+use openidconnect::{IssuerUrl, Nonce, core::CoreJsonWebKeySet};
+use rsa::{
+    RsaPrivateKey,
+    pkcs1v15::SigningKey,
+    pkcs8::EncodePublicKey,
+    signature::{SignatureEncoding, Signer},
+    traits::PublicKeyParts,
+};
+use serde_json::{Value, json};
+use server::{
+    Config,
+    auth::{AuthError, AuthSettings, SepalIdToken, verify_id_token},
+};
+
+const ISSUER: &str = "https://id.example.test";
+const CLIENT: &str = "sepal";
+const NONCE: &str = "the-nonce";
+
+struct Keys {
+    key: RsaPrivateKey,
+    jwks: CoreJsonWebKeySet,
+}
+
+fn keys() -> Keys {
+    let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let jwks = serde_json::from_value(json!({ "keys": [{
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": "test-key",
+        "n": B64.encode(key.n().to_bytes_be()),
+        "e": B64.encode(key.e().to_bytes_be()),
+    }]}))
+    .unwrap();
+    Keys { key, jwks }
+}
+
+fn settings(extra: &[&str]) -> AuthSettings {
+    let mut args = vec!["sepal", "--oidc-issuer", ISSUER, "--oidc-client-id", CLIENT];
+    args.extend(extra);
+    AuthSettings::from_config(&Config::parse_from(args)).unwrap()
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Claims of a token that passes every check.
+fn good_claims() -> Value {
+    json!({
+        "iss": ISSUER, "sub": "alice", "aud": CLIENT, "nonce": NONCE,
+        "iat": now(), "exp": now() + 300,
+        "name": "Alice", "email": "alice@example.org", "groups": ["sepal-users", "admin"],
+    })
+}
+
+fn signing_input(header: &Value, claims: &Value) -> String {
+    format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(claims.to_string())
+    )
+}
+
+fn rs256(keys: &Keys, kid: &str, claims: &Value) -> String {
+    let input = signing_input(&json!({ "alg": "RS256", "typ": "JWT", "kid": kid }), claims);
+    let signature = SigningKey::<sha2::Sha256>::new(keys.key.clone()).sign(input.as_bytes());
+    format!("{input}.{}", B64.encode(signature.to_bytes()))
+}
+
+fn hs256(secret: &[u8], claims: &Value) -> String {
+    let input = signing_input(&json!({ "alg": "HS256", "typ": "JWT", "kid": "test-key" }), claims);
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", B64.encode(mac.finalize().into_bytes()))
+}
+
+fn verify(keys: &Keys, settings: &AuthSettings, token: &str) -> Result<app::auth::User, AuthError> {
+    // Tokens that do not even parse count as refused too.
+    let token = SepalIdToken::from_str(token).map_err(|e| AuthError::Token(e.to_string()))?;
+    let issuer = IssuerUrl::new(ISSUER.into()).unwrap();
+    verify_id_token(settings, &issuer, &keys.jwks, &token, &Nonce::new(NONCE.into()))
+}
+
+fn assert_refused(keys: &Keys, token: &str, why: &str) {
+    let result = verify(keys, &settings(&[]), token);
+    assert!(matches!(result, Err(AuthError::Token(_))), "{why}: {result:?}");
+}
+
+fn with(change: impl FnOnce(&mut Value)) -> Value {
+    let mut claims = good_claims();
+    change(&mut claims);
+    claims
+}
+
+#[test]
+fn every_check_refuses_what_it_should_and_a_good_token_passes() {
+    let keys = keys();
+
+    let user = verify(&keys, &settings(&[]), &rs256(&keys, "test-key", &good_claims())).unwrap();
+    assert_eq!(user.subject, "alice");
+    assert_eq!(user.issuer, ISSUER);
+    assert_eq!(user.groups, ["sepal-users", "admin"]);
+    assert!(user.is_admin);
+
+    let cases = [
+        ("wrong nonce", with(|c| c["nonce"] = "another".into())),
+        ("no nonce", with(|c| drop(c.as_object_mut().unwrap().remove("nonce")))),
+        ("wrong audience", with(|c| c["aud"] = "another-client".into())),
+        (
+            "several audiences without azp",
+            with(|c| c["aud"] = json!([CLIENT, "another-client"])),
+        ),
+        (
+            "azp of another client",
+            with(|c| {
+                c["aud"] = json!([CLIENT, "another-client"]);
+                c["azp"] = "another-client".into();
+            }),
+        ),
+        ("wrong issuer", with(|c| c["iss"] = "https://evil.example.test".into())),
+        ("expired", with(|c| c["exp"] = (now() - 60).into())),
+        ("issued in the future", with(|c| c["iat"] = (now() + 600).into())),
+        ("issued too long ago", with(|c| c["iat"] = (now() - 3600).into())),
+    ];
+    for (why, claims) in &cases {
+        assert_refused(&keys, &rs256(&keys, "test-key", claims), why);
+    }
+
+    // Even with azp naming Sepal, an audience Sepal does not trust is refused.
+    let claims = with(|c| {
+        c["aud"] = json!([CLIENT, "another-client"]);
+        c["azp"] = CLIENT.into();
+    });
+    assert_refused(&keys, &rs256(&keys, "test-key", &claims), "an untrusted extra audience");
+}
+
+#[test]
+fn forged_signatures_and_algorithms_are_refused() {
+    let keys = keys();
+    let good = rs256(&keys, "test-key", &good_claims());
+
+    // Claims changed after signing.
+    let (_, rest) = good.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+    let admin = with(|c| c["sub"] = "ada".into());
+    let header = B64.encode(json!({ "alg": "RS256", "typ": "JWT", "kid": "test-key" }).to_string());
+    let tampered = format!("{header}.{}.{signature}", B64.encode(admin.to_string()));
+    assert_refused(&keys, &tampered, "claims changed after signing");
+
+    // Signed by another key that claims the same key id.
+    let other = self::keys();
+    assert_refused(&keys, &rs256(&other, "test-key", &good_claims()), "another key");
+
+    // alg: none, with and without a signature part.
+    let none = signing_input(&json!({ "alg": "none", "typ": "JWT" }), &good_claims());
+    assert_refused(&keys, &format!("{none}."), "alg none");
+    assert_refused(&keys, &format!("{none}.{signature}"), "alg none with a signature");
+
+    // HMAC keyed with the public key (the classic confusion), or the client secret.
+    let public_der = keys.key.to_public_key().to_public_key_der().unwrap();
+    assert_refused(&keys, &hs256(public_der.as_bytes(), &good_claims()), "HS256 with the public key");
+    let public_pem = keys
+        .key
+        .to_public_key()
+        .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+        .unwrap();
+    assert_refused(&keys, &hs256(public_pem.as_bytes(), &good_claims()), "HS256 with the PEM");
+    assert_refused(&keys, &hs256(b"sepal-dev-secret", &good_claims()), "HS256 with the client secret");
+}
+
+#[test]
+fn an_unknown_key_id_asks_for_the_keys_again() {
+    let keys = keys();
+    let result = verify(&keys, &settings(&[]), &rs256(&keys, "rotated-key", &good_claims()));
+    assert!(matches!(result, Err(AuthError::UnknownKey)), "{result:?}");
+}
+
+#[test]
+fn groups_come_from_the_configured_claim() {
+    let keys = keys();
+    let cognito = settings(&["--oidc-groups-claim", "cognito:groups", "--admin-group", "ops"]);
+    let claims = with(|c| {
+        c.as_object_mut().unwrap().remove("groups");
+        c["cognito:groups"] = json!(["sepal-users", "ops"]);
+    });
+    let user = verify(&keys, &cognito, &rs256(&keys, "test-key", &claims)).unwrap();
+    assert_eq!(user.groups, ["sepal-users", "ops"]);
+    assert!(user.is_admin);
+    // The default claim name does not read Cognito's.
+    let user = verify(&keys, &settings(&[]), &rs256(&keys, "test-key", &claims)).unwrap();
+    assert!(user.groups.is_empty());
+    assert!(!user.is_admin);
+}
