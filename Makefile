@@ -15,7 +15,7 @@ HYDRATE := -p app -p frontend --features app/hydrate --target wasm32-unknown-unk
 .PHONY: dev test tools-dev tools-test lint unit test-venv release e2e venv model bench store-bench
 
 dev: tools-dev
-	cargo leptos watch
+	scripts/dev.sh
 
 test: tools-test lint unit release e2e
 

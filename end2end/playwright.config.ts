@@ -4,6 +4,9 @@ import { defineConfig } from '@playwright/test';
 // here on its own port so a `make dev` on 3000 can keep running.
 const port = Number(process.env.SEPAL_E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
+// The local OpenID provider, on its own port too (make dev's uses 4000).
+const oidcPort = Number(process.env.SEPAL_E2E_OIDC_PORT ?? 4100);
+const issuer = `http://127.0.0.1:${oidcPort}`;
 
 export default defineConfig({
   testDir: './tests',
@@ -28,17 +31,34 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: '../target/release/sepal',
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 30_000,
-    stdout: 'pipe',
-    env: {
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: '../target/site',
-      SEPAL_MODEL_DIR: '../models/iris',
-      SEPAL_LOG_FORMAT: 'json',
+  webServer: [
+    {
+      command: 'node oidc/provider.mjs',
+      url: `${issuer}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      env: {
+        OIDC_PORT: String(oidcPort),
+        OIDC_KEY_FILE: '../target/oidc/e2e-keys.json',
+        OIDC_APP_URLS: baseURL,
+      },
     },
-  },
+    {
+      command: '../target/release/sepal',
+      url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      env: {
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        LEPTOS_SITE_ROOT: '../target/site',
+        SEPAL_MODEL_DIR: '../models/iris',
+        SEPAL_LOG_FORMAT: 'json',
+        SEPAL_STORE: 'sqlite://../target/e2e/sepal.db',
+        SEPAL_PUBLIC_URL: baseURL,
+        SEPAL_OIDC_ISSUER: issuer,
+        SEPAL_ALLOWED_GROUPS: 'sepal-users',
+      },
+    },
+  ],
 });

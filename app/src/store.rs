@@ -210,6 +210,9 @@ pub trait Store: Send + Sync {
     /// Deletes a session; deleting a missing one is not an error.
     async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
 
+    /// Deletes expired sessions, where the backend does not do it itself.
+    async fn delete_expired_sessions(&self) -> Result<(), StoreError>;
+
     /// Whether the backend answers; for `/readyz`.
     async fn check(&self) -> Result<(), StoreError>;
 }

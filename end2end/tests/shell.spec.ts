@@ -64,9 +64,10 @@ test.describe('static files and bad requests', () => {
     }
   });
 
-  test('a malformed server-function call is a clear 400, not a crash', async ({ request }) => {
+  test('a malformed server-function call is a clear 400, not a crash', async ({ request, baseURL }) => {
     const response = await request.post('/fn/status', {
-      headers: { 'content-type': 'application/json' },
+      // Sent as Sepal's own page would: other origins are refused (auth.spec.ts).
+      headers: { 'content-type': 'application/json', origin: baseURL! },
       data: '{"not json',
     });
     expect(response.status()).toBe(400);

@@ -13,51 +13,18 @@
 mod common;
 
 use std::{
-    collections::BTreeMap,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use app::store::{ListQuery, ModelRef, PredictionRecord, Put, Source, Store};
+use app::store::{ListQuery, Put, Store};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use server::store::SqliteStore;
-use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 use ulid::Ulid;
 
 /// Concurrent writers while seeding and in the concurrent put benchmark.
 const WRITERS: u64 = 16;
-
-fn record(owner: &str, n: u64) -> PredictionRecord {
-    let created_at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()
-        + time::Duration::milliseconds(i64::try_from(n).unwrap());
-    let ms = u64::try_from(created_at.unix_timestamp_nanos() / 1_000_000).unwrap();
-    PredictionRecord {
-        id: Ulid::from_parts(ms, Ulid::new().random()).to_string(),
-        owner: owner.to_owned(),
-        created_at,
-        model: ModelRef {
-            name: "iris".into(),
-            version: "1.0.0".into(),
-            sha256: "ab".repeat(32),
-        },
-        inputs: BTreeMap::from([
-            ("sepal_length".into(), 5.1),
-            ("sepal_width".into(), 3.5),
-            ("petal_length".into(), 1.4),
-            ("petal_width".into(), 0.2),
-        ]),
-        class: "setosa".into(),
-        probabilities: BTreeMap::from([
-            ("setosa".into(), 0.97),
-            ("versicolor".into(), 0.02),
-            ("virginica".into(), 0.01),
-        ]),
-        latency_us: 2,
-        source: Source::Api,
-        idempotency_key: None,
-    }
-}
 
 /// Puts `count` records numbered from `first`, `WRITERS` at a time: all for
 /// `owner`, or with `spread` each writer for a user of its own.
@@ -73,7 +40,10 @@ async fn put_many(store: &Arc<dyn Store>, owner: &str, spread: bool, first: u64,
             tokio::spawn(async move {
                 for n in (first + w..first + count).step_by(WRITERS as usize) {
                     assert_eq!(
-                        store.put_prediction(&record(&owner, n)).await.unwrap(),
+                        store
+                            .put_prediction(&common::record(&owner, n, "setosa"))
+                            .await
+                            .unwrap(),
                         Put::Created
                     );
                 }
@@ -125,7 +95,7 @@ fn bench_backend(
     group.bench_function("1 writer", |b| {
         b.iter(|| {
             next += 1;
-            rt.block_on(store.put_prediction(&record("writer", next)))
+            rt.block_on(store.put_prediction(&common::record("writer", next, "setosa")))
                 .unwrap()
         });
     });

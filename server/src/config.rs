@@ -49,13 +49,21 @@ pub struct Config {
     /// URI (`<url>/auth/callback`, registered at the provider) and the origin
     /// that state-changing requests must come from. `https://` makes cookies
     /// `Secure` and `__Host-` prefixed, and adds HSTS.
-    #[arg(long, env = "SEPAL_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
+    #[arg(
+        long,
+        env = "SEPAL_PUBLIC_URL",
+        default_value = "http://127.0.0.1:3000"
+    )]
     pub public_url: url::Url,
 
     /// The OpenID provider's issuer URL; discovery reads
     /// `<issuer>/.well-known/openid-configuration`. The default is the local
     /// dev provider that `make dev` starts.
-    #[arg(long, env = "SEPAL_OIDC_ISSUER", default_value = "http://127.0.0.1:4000")]
+    #[arg(
+        long,
+        env = "SEPAL_OIDC_ISSUER",
+        default_value = "http://127.0.0.1:4000"
+    )]
     pub oidc_issuer: url::Url,
 
     /// Sepal's client id at the provider.
@@ -73,7 +81,11 @@ pub struct Config {
     pub oidc_client_secret: String,
 
     /// Scopes to ask for, space-separated.
-    #[arg(long, env = "SEPAL_OIDC_SCOPES", default_value = "openid email profile")]
+    #[arg(
+        long,
+        env = "SEPAL_OIDC_SCOPES",
+        default_value = "openid email profile"
+    )]
     pub oidc_scopes: String,
 
     /// The ID token claim that lists the user's groups (Cognito: `cognito:groups`).
@@ -81,12 +93,22 @@ pub struct Config {
     pub oidc_groups_claim: String,
 
     /// Only members of these groups may use Sepal (comma-separated; empty: any group).
-    #[arg(long, env = "SEPAL_ALLOWED_GROUPS", value_delimiter = ',', default_value = "")]
+    #[arg(
+        long,
+        env = "SEPAL_ALLOWED_GROUPS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     pub allowed_groups: Vec<String>,
 
     /// Only users with an e-mail address in these domains may use Sepal
     /// (comma-separated; empty: any).
-    #[arg(long, env = "SEPAL_ALLOWED_EMAIL_DOMAINS", value_delimiter = ',', default_value = "")]
+    #[arg(
+        long,
+        env = "SEPAL_ALLOWED_EMAIL_DOMAINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     pub allowed_email_domains: Vec<String>,
 
     /// Members of this group are administrators.

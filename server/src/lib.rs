@@ -53,6 +53,7 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     );
     let store = store::open(&config.store).await?;
     tracing::info!(store = %config.store, "store opened");
+    tokio::spawn(delete_expired_sessions(store.clone()));
     let services = Services {
         model: Arc::new(model),
         store,
@@ -74,6 +75,18 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         .map_err(Error::Serve)?;
     tracing::info!("Sepal stopped");
     Ok(())
+}
+
+/// Removes expired sign-in sessions every hour, for ever; a failure is
+/// logged and tried again next hour.
+async fn delete_expired_sessions(store: Arc<dyn app::store::Store>) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        if let Err(err) = store.delete_expired_sessions().await {
+            tracing::warn!(%err, "could not delete expired sessions");
+        }
+    }
 }
 
 async fn shutdown_signal() {

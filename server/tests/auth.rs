@@ -24,7 +24,10 @@ struct Sepal {
 }
 
 async fn sepal(extra: &[&str]) -> Sepal {
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("warn")
+        .try_init();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let provider = Provider::start(&url);
@@ -48,8 +51,11 @@ async fn sepal(extra: &[&str]) -> Sepal {
     }
     args.extend(extra);
     let config = Config::parse_from(args);
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("sepal.db")).await.unwrap());
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&dir.path().join("sepal.db"))
+            .await
+            .unwrap(),
+    );
     let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
     let services = Services {
         model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
@@ -57,7 +63,9 @@ async fn sepal(extra: &[&str]) -> Sepal {
         started: Instant::now(),
     };
     let app = server::router(&config, services).unwrap();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     Sepal {
         url,
@@ -183,7 +191,11 @@ impl Browser {
 
 fn location(response: &reqwest::Response, base: &str) -> String {
     let target = response.headers()[header::LOCATION].to_str().unwrap();
-    reqwest::Url::parse(base).unwrap().join(target).unwrap().to_string()
+    reqwest::Url::parse(base)
+        .unwrap()
+        .join(target)
+        .unwrap()
+        .to_string()
 }
 
 fn with_query(url: &str, name: &str, value: &str) -> String {
@@ -191,7 +203,11 @@ fn with_query(url: &str, name: &str, value: &str) -> String {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            let v = if k == name { value.to_owned() } else { v.into_owned() };
+            let v = if k == name {
+                value.to_owned()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), v)
         })
         .collect();
@@ -210,7 +226,10 @@ fn query(url: &str, name: &str) -> String {
 }
 
 fn refused(url: &str, status: StatusCode, reason: &str) {
-    assert!(url.ends_with(&format!("/sign-in-failed?reason={reason}")), "{url}");
+    assert!(
+        url.ends_with(&format!("/sign-in-failed?reason={reason}")),
+        "{url}"
+    );
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -219,12 +238,20 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it_everywhere() {
     let sepal = sepal(&[]).await;
     let browser = Browser::new();
     let callback = browser.authorize(&sepal, "alice").await;
-    let before = browser.session_id(&sepal).expect("the attempt lives in a session");
+    let before = browser
+        .session_id(&sepal)
+        .expect("the attempt lives in a session");
 
     let response = browser.client.get(&callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response, &sepal.url), format!("{}/account", sepal.url));
-    let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert_eq!(
+        location(&response, &sepal.url),
+        format!("{}/account", sepal.url)
+    );
+    let cookie = response.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie}");
     }
@@ -243,8 +270,14 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it_everywhere() {
     let response = browser.post_logout(&sepal, Some(&sepal.url)).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let target = location(&response, &sepal.url);
-    assert!(target.starts_with(&format!("{}/session/end?", sepal.provider.issuer)), "{target}");
-    assert_eq!(query(&target, "post_logout_redirect_uri"), format!("{}/", sepal.url));
+    assert!(
+        target.starts_with(&format!("{}/session/end?", sepal.provider.issuer)),
+        "{target}"
+    );
+    assert_eq!(
+        query(&target, "post_logout_redirect_uri"),
+        format!("{}/", sepal.url)
+    );
     assert!(!query(&target, "id_token_hint").is_empty());
     assert!(!browser.signed_in(&sepal).await);
     assert_eq!(sepal.store.load_session(&after).await.unwrap(), None);
@@ -268,7 +301,10 @@ async fn members_of_the_admin_group_are_administrators() {
     let (url, status, page) = Browser::new().sign_in(&sepal, "ada").await;
     assert!(url.ends_with("/account"), "{url}");
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Ada Lovelace") && page.contains("<dd>yes</dd>"), "{page}");
+    assert!(
+        page.contains("Ada Lovelace") && page.contains("<dd>yes</dd>"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -295,7 +331,9 @@ async fn a_tampered_state_is_refused() {
     let sepal = sepal(&[]).await;
     let browser = Browser::new();
     let callback = browser.authorize(&sepal, "alice").await;
-    let (url, status, page) = browser.finish(with_query(&callback, "state", "forged-state")).await;
+    let (url, status, page) = browser
+        .finish(with_query(&callback, "state", "forged-state"))
+        .await;
     refused(&url, status, "no_attempt");
     assert!(page.contains("Sign-in failed"), "{page}");
     assert!(!browser.signed_in(&sepal).await);
@@ -345,7 +383,10 @@ async fn a_callback_without_an_attempt_is_refused() {
     let sepal = sepal(&[]).await;
     let browser = Browser::new();
     let (url, status, _) = browser
-        .finish(format!("{}/auth/callback?code=made-up&state=made-up", sepal.url))
+        .finish(format!(
+            "{}/auth/callback?code=made-up&state=made-up",
+            sepal.url
+        ))
         .await;
     refused(&url, status, "no_attempt");
     let (url, status, _) = browser.finish(format!("{}/auth/callback", sepal.url)).await;
@@ -365,7 +406,11 @@ async fn return_to_must_be_a_path_on_this_site() {
         "/ok\nSet-Cookie: x=1",
     ] {
         let browser = Browser::new();
-        let url = with_query(&format!("{}/auth/login?return_to=x", sepal.url), "return_to", target);
+        let url = with_query(
+            &format!("{}/auth/login?return_to=x", sepal.url),
+            "return_to",
+            target,
+        );
         let response = browser.client.get(&url).send().await.unwrap();
         assert_eq!(
             location(&response, &sepal.url),
@@ -428,7 +473,9 @@ async fn over_https_the_cookie_is_secure_and_host_prefixed_and_hsts_is_sent() {
         assert!(cookie.contains(attribute), "{cookie}");
     }
     assert!(!cookie.contains("Domain"), "{cookie}");
-    let hsts = response.headers()[header::STRICT_TRANSPORT_SECURITY].to_str().unwrap();
+    let hsts = response.headers()[header::STRICT_TRANSPORT_SECURITY]
+        .to_str()
+        .unwrap();
     assert!(hsts.contains("max-age="), "{hsts}");
 }
 
@@ -463,7 +510,12 @@ async fn state_changes_from_other_origins_or_by_get_are_refused() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     // Signing out is never a GET.
-    let response = browser.client.get(format!("{}/auth/logout", sepal.url)).send().await.unwrap();
+    let response = browser
+        .client
+        .get(format!("{}/auth/logout", sepal.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(browser.signed_in(&sepal).await, "still signed in");
 
@@ -487,18 +539,30 @@ async fn pages_carry_security_headers_and_a_csp_nonce_their_scripts_use() {
         .unwrap();
     assert!(nonce.len() >= 22, "{csp}");
     assert!(html.contains(&format!(r#"nonce="{nonce}""#)), "{html}");
-    for directive in ["frame-ancestors 'none'", "object-src 'none'", "default-src 'self'"] {
+    for directive in [
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "default-src 'self'",
+    ] {
         assert!(csp.contains(directive), "{csp}");
     }
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(headers[header::REFERRER_POLICY], "same-origin");
     assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
-    assert!(headers.get(header::STRICT_TRANSPORT_SECURITY).is_none(), "plain http");
+    assert!(
+        headers.get(header::STRICT_TRANSPORT_SECURITY).is_none(),
+        "plain http"
+    );
 
     // Another response, another nonce.
     let again = Browser::new().client.get(&sepal.url).send().await.unwrap();
-    assert!(!again.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains(nonce));
+    assert!(
+        !again.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains(nonce)
+    );
 }
 
 #[tokio::test]

@@ -209,11 +209,7 @@ async fn readyz_is_503_while_the_store_is_unreachable() {
     let config = Config::parse_from(["sepal", "--site-root", &site.path().to_string_lossy()]);
     let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
     // A port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let store = common::dynamo_at(&format!("http://127.0.0.1:{port}"), "sepal").await;
     let app = server::router(
         &config,

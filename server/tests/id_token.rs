@@ -77,7 +77,10 @@ fn rs256(keys: &Keys, kid: &str, claims: &Value) -> String {
 }
 
 fn hs256(secret: &[u8], claims: &Value) -> String {
-    let input = signing_input(&json!({ "alg": "HS256", "typ": "JWT", "kid": "test-key" }), claims);
+    let input = signing_input(
+        &json!({ "alg": "HS256", "typ": "JWT", "kid": "test-key" }),
+        claims,
+    );
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
     mac.update(input.as_bytes());
     format!("{input}.{}", B64.encode(mac.finalize().into_bytes()))
@@ -87,12 +90,21 @@ fn verify(keys: &Keys, settings: &AuthSettings, token: &str) -> Result<app::auth
     // Tokens that do not even parse count as refused too.
     let token = SepalIdToken::from_str(token).map_err(|e| AuthError::Token(e.to_string()))?;
     let issuer = IssuerUrl::new(ISSUER.into()).unwrap();
-    verify_id_token(settings, &issuer, &keys.jwks, &token, &Nonce::new(NONCE.into()))
+    verify_id_token(
+        settings,
+        &issuer,
+        &keys.jwks,
+        &token,
+        &Nonce::new(NONCE.into()),
+    )
 }
 
 fn assert_refused(keys: &Keys, token: &str, why: &str) {
     let result = verify(keys, &settings(&[]), token);
-    assert!(matches!(result, Err(AuthError::Token(_))), "{why}: {result:?}");
+    assert!(
+        matches!(result, Err(AuthError::Token(_))),
+        "{why}: {result:?}"
+    );
 }
 
 fn with(change: impl FnOnce(&mut Value)) -> Value {
@@ -105,7 +117,12 @@ fn with(change: impl FnOnce(&mut Value)) -> Value {
 fn every_check_refuses_what_it_should_and_a_good_token_passes() {
     let keys = keys();
 
-    let user = verify(&keys, &settings(&[]), &rs256(&keys, "test-key", &good_claims())).unwrap();
+    let user = verify(
+        &keys,
+        &settings(&[]),
+        &rs256(&keys, "test-key", &good_claims()),
+    )
+    .unwrap();
     assert_eq!(user.subject, "alice");
     assert_eq!(user.issuer, ISSUER);
     assert_eq!(user.groups, ["sepal-users", "admin"]);
@@ -113,8 +130,14 @@ fn every_check_refuses_what_it_should_and_a_good_token_passes() {
 
     let cases = [
         ("wrong nonce", with(|c| c["nonce"] = "another".into())),
-        ("no nonce", with(|c| drop(c.as_object_mut().unwrap().remove("nonce")))),
-        ("wrong audience", with(|c| c["aud"] = "another-client".into())),
+        (
+            "no nonce",
+            with(|c| drop(c.as_object_mut().unwrap().remove("nonce"))),
+        ),
+        (
+            "wrong audience",
+            with(|c| c["aud"] = "another-client".into()),
+        ),
         (
             "several audiences without azp",
             with(|c| c["aud"] = json!([CLIENT, "another-client"])),
@@ -126,10 +149,19 @@ fn every_check_refuses_what_it_should_and_a_good_token_passes() {
                 c["azp"] = "another-client".into();
             }),
         ),
-        ("wrong issuer", with(|c| c["iss"] = "https://evil.example.test".into())),
+        (
+            "wrong issuer",
+            with(|c| c["iss"] = "https://evil.example.test".into()),
+        ),
         ("expired", with(|c| c["exp"] = (now() - 60).into())),
-        ("issued in the future", with(|c| c["iat"] = (now() + 600).into())),
-        ("issued too long ago", with(|c| c["iat"] = (now() - 3600).into())),
+        (
+            "issued in the future",
+            with(|c| c["iat"] = (now() + 600).into()),
+        ),
+        (
+            "issued too long ago",
+            with(|c| c["iat"] = (now() - 3600).into()),
+        ),
     ];
     for (why, claims) in &cases {
         assert_refused(&keys, &rs256(&keys, "test-key", claims), why);
@@ -140,7 +172,11 @@ fn every_check_refuses_what_it_should_and_a_good_token_passes() {
         c["aud"] = json!([CLIENT, "another-client"]);
         c["azp"] = CLIENT.into();
     });
-    assert_refused(&keys, &rs256(&keys, "test-key", &claims), "an untrusted extra audience");
+    assert_refused(
+        &keys,
+        &rs256(&keys, "test-key", &claims),
+        "an untrusted extra audience",
+    );
 }
 
 #[test]
@@ -158,36 +194,65 @@ fn forged_signatures_and_algorithms_are_refused() {
 
     // Signed by another key that claims the same key id.
     let other = self::keys();
-    assert_refused(&keys, &rs256(&other, "test-key", &good_claims()), "another key");
+    assert_refused(
+        &keys,
+        &rs256(&other, "test-key", &good_claims()),
+        "another key",
+    );
 
     // alg: none, with and without a signature part.
     let none = signing_input(&json!({ "alg": "none", "typ": "JWT" }), &good_claims());
     assert_refused(&keys, &format!("{none}."), "alg none");
-    assert_refused(&keys, &format!("{none}.{signature}"), "alg none with a signature");
+    assert_refused(
+        &keys,
+        &format!("{none}.{signature}"),
+        "alg none with a signature",
+    );
 
     // HMAC keyed with the public key (the classic confusion), or the client secret.
     let public_der = keys.key.to_public_key().to_public_key_der().unwrap();
-    assert_refused(&keys, &hs256(public_der.as_bytes(), &good_claims()), "HS256 with the public key");
+    assert_refused(
+        &keys,
+        &hs256(public_der.as_bytes(), &good_claims()),
+        "HS256 with the public key",
+    );
     let public_pem = keys
         .key
         .to_public_key()
         .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
         .unwrap();
-    assert_refused(&keys, &hs256(public_pem.as_bytes(), &good_claims()), "HS256 with the PEM");
-    assert_refused(&keys, &hs256(b"sepal-dev-secret", &good_claims()), "HS256 with the client secret");
+    assert_refused(
+        &keys,
+        &hs256(public_pem.as_bytes(), &good_claims()),
+        "HS256 with the PEM",
+    );
+    assert_refused(
+        &keys,
+        &hs256(b"sepal-dev-secret", &good_claims()),
+        "HS256 with the client secret",
+    );
 }
 
 #[test]
 fn an_unknown_key_id_asks_for_the_keys_again() {
     let keys = keys();
-    let result = verify(&keys, &settings(&[]), &rs256(&keys, "rotated-key", &good_claims()));
+    let result = verify(
+        &keys,
+        &settings(&[]),
+        &rs256(&keys, "rotated-key", &good_claims()),
+    );
     assert!(matches!(result, Err(AuthError::UnknownKey)), "{result:?}");
 }
 
 #[test]
 fn groups_come_from_the_configured_claim() {
     let keys = keys();
-    let cognito = settings(&["--oidc-groups-claim", "cognito:groups", "--admin-group", "ops"]);
+    let cognito = settings(&[
+        "--oidc-groups-claim",
+        "cognito:groups",
+        "--admin-group",
+        "ops",
+    ]);
     let claims = with(|c| {
         c.as_object_mut().unwrap().remove("groups");
         c["cognito:groups"] = json!(["sepal-users", "ops"]);

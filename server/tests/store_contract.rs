@@ -9,16 +9,11 @@
 mod common;
 
 use std::{
-    collections::BTreeMap,
-    net::TcpListener,
     process::{Child, Command},
     sync::Arc,
-    time::{Duration, Instant},
 };
 
-use app::store::{
-    Cursor, ListQuery, ModelRef, PredictionRecord, Put, Session, Source, Store, StoreError,
-};
+use app::store::{Cursor, ListQuery, PredictionRecord, Put, Session, Store, StoreError};
 use server::store::{DynamoStore, SqliteStore};
 use time::OffsetDateTime;
 use ulid::Ulid;
@@ -87,42 +82,7 @@ contract!(
     check_succeeds_on_a_working_store,
 );
 
-const CLASSES: [&str; 3] = ["setosa", "versicolor", "virginica"];
-
-/// The n-th record of `owner`: ids grow with n, so a higher n is newer.
-fn record(owner: &str, n: u64, class: &str) -> PredictionRecord {
-    let created_at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()
-        + time::Duration::milliseconds(i64::try_from(n).unwrap());
-    let ms = u64::try_from(created_at.unix_timestamp_nanos() / 1_000_000).unwrap();
-    PredictionRecord {
-        id: Ulid::from_parts(ms, rand_bits()).to_string(),
-        owner: owner.to_owned(),
-        created_at,
-        model: ModelRef {
-            name: "iris".into(),
-            version: "1.0.0".into(),
-            sha256: "ab".repeat(32),
-        },
-        inputs: BTreeMap::from([
-            ("sepal_length".into(), 5.1),
-            ("sepal_width".into(), 3.5),
-            ("petal_length".into(), 1.4),
-            ("petal_width".into(), 0.2),
-        ]),
-        class: class.to_owned(),
-        probabilities: CLASSES
-            .iter()
-            .map(|c| ((*c).to_owned(), if *c == class { 0.9 } else { 0.05 }))
-            .collect(),
-        latency_us: 3,
-        source: Source::Web,
-        idempotency_key: None,
-    }
-}
-
-fn rand_bits() -> u128 {
-    Ulid::new().random()
-}
+use common::{CLASSES, record};
 
 fn owner() -> String {
     format!("https://issuer.example|{}", Ulid::new())
@@ -421,6 +381,12 @@ async fn sessions_expire_and_can_be_replaced_and_deleted(store: &dyn Store) {
     store.save_session(&expired).await.unwrap();
     assert_eq!(store.load_session(&expired.id).await.unwrap(), None);
 
+    store.delete_expired_sessions().await.unwrap();
+    assert!(
+        store.load_session(&live.id).await.unwrap().is_some(),
+        "live sessions stay"
+    );
+
     store.delete_session(&live.id).await.unwrap();
     assert_eq!(store.load_session(&live.id).await.unwrap(), None);
     store.delete_session(&live.id).await.unwrap();
@@ -444,14 +410,7 @@ impl LocalDynamo {
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "DynamoDB Local did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        common::wait_for_port(port);
         LocalDynamo(child)
     }
 }
@@ -466,11 +425,7 @@ impl Drop for LocalDynamo {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_restart_gives_clear_errors_then_recovers() {
     let data = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let server = LocalDynamo::start(port, data.path());
     let store = dynamo_store(&url, "restart").await;
@@ -504,4 +459,32 @@ async fn dynamodb_restart_gives_clear_errors_then_recovers() {
         all_ids(&store, &alice, 4, None).await,
         ids_newest_first(&all)
     );
+}
+
+#[tokio::test]
+async fn sqlite_purges_expired_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sepal.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    for (id, expires_at) in [
+        ("old", now - time::Duration::minutes(1)),
+        ("live", now + time::Duration::hours(1)),
+    ] {
+        let session = Session {
+            id: id.into(),
+            data: "{}".into(),
+            expires_at,
+        };
+        store.save_session(&session).await.unwrap();
+    }
+    store.delete_expired_sessions().await.unwrap();
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(ids, ["live"]);
 }

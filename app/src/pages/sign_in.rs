@@ -37,11 +37,15 @@ pub fn SignInFailedPage() -> impl IntoView {
     status(400);
     let reason = use_query_map().with_untracked(|q| q.get("reason").unwrap_or_default());
     let explanation = match reason.as_str() {
-        "no_attempt" => "This browser has no sign-in in progress that matches this answer from your provider: it was already used, or it was started in another browser.",
+        "no_attempt" => {
+            "This browser has no sign-in in progress that matches this answer from your provider: it was already used, or it was started in another browser."
+        }
         "expired" => "The sign-in took too long. Sign-in attempts are valid for 10 minutes.",
         "provider" => "Your provider refused the sign-in or reported an error.",
         "token" => "Your provider's answer could not be verified, so it was not trusted.",
-        "return_to" => "The sign-in link asked to send you to another site afterwards, which Sepal does not do.",
+        "return_to" => {
+            "The sign-in link asked to send you to another site afterwards, which Sepal does not do."
+        }
         "unavailable" => "Your provider could not be reached. Try again in a moment.",
         _ => "The sign-in could not be completed.",
     };

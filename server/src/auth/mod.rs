@@ -177,7 +177,11 @@ pub fn session_layer(
 ) -> SessionManagerLayer<StoreSessions> {
     let idle = CookieDuration::try_from(settings.idle_timeout).unwrap_or(CookieDuration::MINUTE);
     SessionManagerLayer::new(StoreSessions::new(store))
-        .with_name(if settings.https() { "__Host-sepal" } else { "sepal" })
+        .with_name(if settings.https() {
+            "__Host-sepal"
+        } else {
+            "sepal"
+        })
         .with_secure(settings.https())
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -218,7 +222,11 @@ fn safe_return_to(path: &str) -> Result<&str, AuthError> {
         && !path.starts_with("/\\")
         && !path.chars().any(|c| c.is_control())
         && path.parse::<Uri>().is_ok_and(|uri| uri.host().is_none());
-    if safe { Ok(path) } else { Err(AuthError::UnsafeReturnTo) }
+    if safe {
+        Ok(path)
+    } else {
+        Err(AuthError::UnsafeReturnTo)
+    }
 }
 
 #[derive(Deserialize)]
@@ -252,7 +260,9 @@ async fn callback(
     if OffsetDateTime::now_utc().unix_timestamp() - attempt.started_at >= ATTEMPT_LIFETIME_SECS {
         return Err(AuthError::Expired);
     }
-    let code = query.code.ok_or_else(|| AuthError::Provider("no code".into()))?;
+    let code = query
+        .code
+        .ok_or_else(|| AuthError::Provider("no code".into()))?;
     let (user, id_token) = oidc.finish(code, &attempt).await?;
 
     if !oidc.settings().allows(&user) {
@@ -263,7 +273,9 @@ async fn callback(
     // A new id for the signed-in session: an id seen before sign-in is worthless.
     session.cycle_id().await?;
     session.remove_value(ATTEMPTS).await?;
-    session.insert(SIGNED_IN_AT, OffsetDateTime::now_utc().unix_timestamp()).await?;
+    session
+        .insert(SIGNED_IN_AT, OffsetDateTime::now_utc().unix_timestamp())
+        .await?;
     session.insert(ID_TOKEN, id_token).await?;
     tracing::info!(subject = %user.subject, "signed in");
     session.insert(USER, user).await?;
@@ -322,9 +334,12 @@ async fn signed_in_user(
 /// Sends signed-out browsers asking for a protected page to sign in first.
 pub async fn require_sign_in(request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let protected = PROTECTED
-        .iter()
-        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')));
+    let protected = PROTECTED.iter().any(|p| {
+        path == *p
+            || path
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('/'))
+    });
     if protected && request.extensions().get::<User>().is_none() {
         let back = request
             .uri()
@@ -338,4 +353,3 @@ pub async fn require_sign_in(request: Request, next: Next) -> Response {
     }
     next.run(request).await
 }
-

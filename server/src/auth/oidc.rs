@@ -10,18 +10,17 @@ use std::{
 
 use app::auth::User;
 use openidconnect::{
-    AdditionalClaims, AuthorizationCode, Client, CsrfToken,
-    EmptyAdditionalProviderMetadata, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IdToken, IdTokenFields, IdTokenVerifier, IssuerUrl, LogoutProviderMetadata, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
-    Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
+    AdditionalClaims, AuthorizationCode, Client, CsrfToken, EmptyAdditionalProviderMetadata,
+    EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken, IdTokenFields,
+    IdTokenVerifier, IssuerUrl, LogoutProviderMetadata, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    ProviderMetadata, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
     core::{
         CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
         CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType,
         CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
-        CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode,
-        CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
-        CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
+        CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
+        CoreRevocableToken, CoreRevocationErrorResponse, CoreSubjectIdentifierType,
+        CoreTokenIntrospectionResponse, CoreTokenType,
     },
 };
 use serde::{Deserialize, Serialize};
@@ -167,14 +166,18 @@ impl Oidc {
     async fn discover(&self, stale: Option<&Arc<Provider>>) -> Result<Arc<Provider>, AuthError> {
         let mut slot = self.provider.write().await;
         if let Some(current) = slot.as_ref()
-            && stale.is_none_or(|s| !Arc::ptr_eq(s, current) || s.fetched_at.elapsed() < JWKS_REFRESH_INTERVAL)
+            && stale.is_none_or(|s| {
+                !Arc::ptr_eq(s, current) || s.fetched_at.elapsed() < JWKS_REFRESH_INTERVAL
+            })
         {
             return Ok(current.clone());
         }
         let settings = &self.settings;
         let metadata = Metadata::discover_async(settings.issuer.clone(), &self.http)
             .await
-            .map_err(|err| AuthError::Unavailable(format!("discovery of {}: {err}", settings.issuer.as_str())))?;
+            .map_err(|err| {
+                AuthError::Unavailable(format!("discovery of {}: {err}", settings.issuer.as_str()))
+            })?;
         let end_session = metadata
             .additional_metadata()
             .end_session_endpoint
@@ -226,7 +229,11 @@ impl Oidc {
 
     /// Finishes a sign-in: exchanges the code (with the PKCE verifier) and
     /// validates the ID token against the attempt's nonce.
-    pub async fn finish(&self, code: String, attempt: &Attempt) -> Result<(User, String), AuthError> {
+    pub async fn finish(
+        &self,
+        code: String,
+        attempt: &Attempt,
+    ) -> Result<(User, String), AuthError> {
         let provider = self.provider().await?;
         let response = provider
             .client
@@ -251,8 +258,19 @@ impl Oidc {
         Ok((user, id_token.to_string()))
     }
 
-    fn verify(&self, provider: &Provider, token: &SepalIdToken, nonce: &Nonce) -> Result<User, AuthError> {
-        verify_id_token(&self.settings, &provider.issuer, &provider.jwks, token, nonce)
+    fn verify(
+        &self,
+        provider: &Provider,
+        token: &SepalIdToken,
+        nonce: &Nonce,
+    ) -> Result<User, AuthError> {
+        verify_id_token(
+            &self.settings,
+            &provider.issuer,
+            &provider.jwks,
+            token,
+            nonce,
+        )
     }
 
     /// Where to send the browser to sign out at the provider too, if anywhere.
@@ -318,7 +336,11 @@ pub fn verify_id_token(
         other => AuthError::Token(other.to_string()),
     })?;
 
-    let groups = match claims.additional_claims().claims.get(&settings.groups_claim) {
+    let groups = match claims
+        .additional_claims()
+        .claims
+        .get(&settings.groups_claim)
+    {
         None => Vec::new(),
         Some(serde_json::Value::Array(items)) => items
             .iter()
@@ -326,7 +348,12 @@ pub fn verify_id_token(
             .collect(),
         // Some providers send a single group as a string.
         Some(serde_json::Value::String(group)) => vec![group.clone()],
-        Some(_) => return Err(AuthError::Token(format!("claim {} is not a list", settings.groups_claim))),
+        Some(_) => {
+            return Err(AuthError::Token(format!(
+                "claim {} is not a list",
+                settings.groups_claim
+            )));
+        }
     };
     let email = claims.email().map(|e| e.as_str().to_owned());
     let name = claims

@@ -50,7 +50,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Builds the whole application around its services.
 pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
     let settings = Arc::new(AuthSettings::from_config(config).map_err(Error::Auth)?);
-    let oidc = Arc::new(Oidc::new(settings.as_ref().clone()).map_err(|e| Error::Auth(e.to_string()))?);
+    let oidc =
+        Arc::new(Oidc::new(settings.as_ref().clone()).map_err(|e| Error::Auth(e.to_string()))?);
     let policy = Arc::new(security::Policy {
         origin: settings.public_url.origin().ascii_serialization(),
         provider_origin: config.oidc_issuer.origin().ascii_serialization(),
@@ -96,10 +97,12 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
     // Any path that is neither a route nor a file renders the app, whose
     // fallback route answers 404 with a page that says what to do next.
     let render = render_app_to_stream_with_context(context.clone(), page.clone());
-    let not_found = browser.clone().service(tower::service_fn(move |req: Request<Body>| {
-        let render = render.clone();
-        async move { Ok::<_, Infallible>(render(req).await.into_response()) }
-    }));
+    let not_found = browser
+        .clone()
+        .service(tower::service_fn(move |req: Request<Body>| {
+            let render = render.clone();
+            async move { Ok::<_, Infallible>(render(req).await.into_response()) }
+        }));
     // Release builds put a .br and a .gz beside each file; ServeDir picks the
     // one the browser accepts. `no-cache` lets browsers keep files but
     // revalidate them (If-Modified-Since) so a new build is seen at once.

@@ -33,7 +33,10 @@ pub async fn same_origin_only(
     request: Request,
     next: Next,
 ) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return next.run(request).await;
     }
     let headers = request.headers();
@@ -63,7 +66,11 @@ pub async fn same_origin_only(
 
 /// Adds the security headers, and a CSP whose script nonce the page's
 /// scripts carry (the shell reads it from the request's [`CspNonce`]).
-pub async fn headers(State(policy): State<Arc<Policy>>, mut request: Request, next: Next) -> Response {
+pub async fn headers(
+    State(policy): State<Arc<Policy>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let nonce = format!("{:032x}", rand::random::<u128>());
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
@@ -80,9 +87,15 @@ pub async fn headers(State(policy): State<Arc<Policy>>, mut request: Request, ne
     if let Ok(csp) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     // Not `no-referrer`: with it, browsers send `Origin: null` on form posts.
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if policy.https {
         headers.insert(

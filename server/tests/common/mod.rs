@@ -1,7 +1,45 @@
 //! What the tests and benches share: DynamoDB Local clients.
 #![allow(dead_code, clippy::unwrap_used)] // each test crate uses its own part
 
+use std::collections::BTreeMap;
+
+use app::store::{ModelRef, PredictionRecord, Source};
 use server::store::DynamoStore;
+use time::OffsetDateTime;
+use ulid::Ulid;
+
+pub const CLASSES: [&str; 3] = ["setosa", "versicolor", "virginica"];
+
+/// The n-th record of `owner`, of `class`: ids grow with n, so a higher n is newer.
+pub fn record(owner: &str, n: u64, class: &str) -> PredictionRecord {
+    let created_at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()
+        + time::Duration::milliseconds(i64::try_from(n).unwrap());
+    let ms = u64::try_from(created_at.unix_timestamp_nanos() / 1_000_000).unwrap();
+    PredictionRecord {
+        id: Ulid::from_parts(ms, Ulid::new().random()).to_string(),
+        owner: owner.to_owned(),
+        created_at,
+        model: ModelRef {
+            name: "iris".into(),
+            version: "1.0.0".into(),
+            sha256: "ab".repeat(32),
+        },
+        inputs: BTreeMap::from([
+            ("sepal_length".into(), 5.1),
+            ("sepal_width".into(), 3.5),
+            ("petal_length".into(), 1.4),
+            ("petal_width".into(), 0.2),
+        ]),
+        class: class.to_owned(),
+        probabilities: CLASSES
+            .iter()
+            .map(|c| ((*c).to_owned(), if *c == class { 0.9 } else { 0.05 }))
+            .collect(),
+        latency_us: 3,
+        source: Source::Web,
+        idempotency_key: None,
+    }
+}
 
 /// The URL of the DynamoDB Local that `make unit` starts (scripts/with-dynamodb-local.sh).
 /// Refuses anything else, so tests never touch a real AWS account.

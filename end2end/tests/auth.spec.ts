@@ -1,0 +1,51 @@
+import { expect, test, type Page } from '@playwright/test';
+
+// Sign-in through the local OpenID provider (end2end/oidc/provider.mjs), in Chromium.
+
+async function signInAtProvider(page: Page, user: string) {
+  await expect(page).toHaveURL(/:\d+\/interaction\//);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill('sepal-dev');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+test('sign in, see your name, sign out, and protected pages ask again', async ({ page, baseURL }) => {
+  const problems: string[] = [];
+  // CSP violations and failed scripts show up as console errors. Only
+  // Sepal's count: the dev provider has no favicon, for one.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && message.location().url.startsWith(baseURL!)) {
+      problems.push(`${message.location().url}: ${message.text()}`);
+    }
+  });
+
+  await page.goto('/account');
+  await signInAtProvider(page, 'alice');
+  await expect(page).toHaveURL(`${baseURL}/account`);
+  await expect(page.locator('header .who')).toHaveText('Alice Liddell');
+  await expect(page.getByRole('heading', { name: 'Your account' })).toBeVisible();
+  await page.screenshot({ path: test.info().outputPath('account.png'), fullPage: true });
+
+  // The status island still hydrates under the CSP, on a signed-in page.
+  await page.goto('/');
+  await expect(page.getByRole('button', { name: 'Check the server' })).toBeEnabled();
+  await expect(page.locator('header .who')).toHaveText('Alice Liddell');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  // The provider asks to end its own session too, then sends the browser back.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(`${baseURL}/`);
+  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+
+  await page.goto('/account');
+  await expect(page).toHaveURL(/:\d+\/interaction\//);
+  expect(problems).toEqual([]);
+});
+
+test('someone outside the allowed groups gets the no-access page, not a session', async ({ page, baseURL }) => {
+  await page.goto('/auth/login');
+  await signInAtProvider(page, 'mallory');
+  await expect(page).toHaveURL(`${baseURL}/no-access`);
+  await expect(page.getByRole('heading', { name: 'You do not have access to Sepal' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+});
