@@ -578,3 +578,20 @@ async fn protected_pages_send_signed_out_browsers_to_sign_in_and_back() {
     let (url, _, _) = browser.sign_in(&sepal, "bob").await;
     assert_eq!(url, format!("{}/account", sepal.url));
 }
+
+#[tokio::test]
+async fn activity_moves_the_idle_deadline() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    browser.sign_in(&sepal, "alice").await;
+    let id = browser.session_id(&sepal).unwrap();
+    let deadline = |store: Arc<dyn Store>, id: String| async move {
+        store.load_session(&id).await.unwrap().unwrap().expires_at
+    };
+    let first = deadline(sepal.store.clone(), id.clone()).await;
+    // Deadlines are kept to the second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(browser.signed_in(&sepal).await);
+    let second = deadline(sepal.store.clone(), id).await;
+    assert!(second > first, "{first} then {second}");
+}

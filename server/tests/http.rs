@@ -220,8 +220,16 @@ async fn readyz_is_503_while_the_store_is_unreachable() {
         },
     )
     .unwrap();
-    let (status, _, body) = send(app, get("/readyz")).await;
+    let (status, _, body) = send(app.clone(), get("/readyz")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    // Pages still render (signed out) when a session cannot be read.
+    let with_session = Request::get("/")
+        .header(header::COOKIE, "sepal=AAAAAAAAAAAAAAAAAAAAAA")
+        .body(Body::empty())
+        .unwrap();
+    let (page_status, _, page) = send(app, with_session).await;
+    assert_eq!(page_status, StatusCode::OK);
+    assert!(text(&page).contains(r#"href="/auth/login""#));
     assert!(
         text(&body).contains(r#""status":"unavailable""#),
         "{}",

@@ -46,7 +46,9 @@ pub fn SignInFailedPage() -> impl IntoView {
         "return_to" => {
             "The sign-in link asked to send you to another site afterwards, which Sepal does not do."
         }
-        "unavailable" => "Your provider could not be reached. Try again in a moment.",
+        "unavailable" => {
+            "Sepal could not reach your provider, or its own storage. Try again in a moment."
+        }
         _ => "The sign-in could not be completed.",
     };
     view! {

@@ -169,8 +169,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(oidc: Arc<Oidc>) -> Router<S> {
 }
 
 /// Server-side sessions in the store: an opaque 128-bit id in an HttpOnly,
-/// SameSite=Lax cookie (`__Host-`, Secure over HTTPS), idle expiry, saved on
-/// every request so the idle clock restarts.
+/// SameSite=Lax cookie (`__Host-`, Secure over HTTPS), with idle expiry
+/// (a signed-in user's session is saved on each request: [`current_user`]).
 pub fn session_layer(
     settings: &AuthSettings,
     store: Arc<dyn Store>,
@@ -187,7 +187,6 @@ pub fn session_layer(
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle))
-        .with_always_save(true)
 }
 
 #[derive(Deserialize)]
@@ -306,10 +305,9 @@ pub async fn current_user(
             request.extensions_mut().insert(user);
         }
         Ok(None) => {}
-        Err(err) => {
-            tracing::error!(%err, "cannot read the session");
-            return AuthError::Session(err).into_response();
-        }
+        // Treated as signed out: protected pages then go to sign-in, which
+        // explains the failure, instead of every page failing (or looping).
+        Err(err) => tracing::error!(%err, "cannot read the session"),
     }
     next.run(request).await
 }
@@ -328,6 +326,8 @@ async fn signed_in_user(
         session.flush().await?;
         return Ok(None);
     }
+    // Marks the session changed, so it is saved with a new idle deadline.
+    session.set_expiry(session.expiry());
     Ok(Some(user))
 }
 
