@@ -201,7 +201,11 @@ pub trait Store: Send + Sync {
     /// How many records `owner` has.
     async fn count_predictions(&self, owner: &str) -> Result<u64, StoreError>;
 
-    /// Creates or replaces a session.
+    /// Creates a session; [`StoreError::Conflict`] if its id is taken.
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// Replaces a session. Does nothing when there is none: a request still
+    /// in flight after sign-out must not bring the session back.
     async fn save_session(&self, session: &Session) -> Result<(), StoreError>;
 
     /// The session with this id, unless it is missing or expired.
@@ -239,13 +243,16 @@ pub fn page_from(
     let cursor = |make: fn(String) -> Cursor, record: Option<&PredictionRecord>| {
         record.map(|r| make(r.id.clone()).to_string())
     };
+    let older = match (&query.cursor, records.last()) {
+        // Nothing newer any more (deleted): offer the way back.
+        (Some(Cursor::After(id)), None) => Some(Cursor::Before(id.clone()).to_string()),
+        (_, last) => more_older.then(|| cursor(Cursor::Before, last)).flatten(),
+    };
     Page {
         newer: more_newer
             .then(|| cursor(Cursor::After, records.first()))
             .flatten(),
-        older: more_older
-            .then(|| cursor(Cursor::Before, records.last()))
-            .flatten(),
+        older,
         records,
     }
 }

@@ -64,7 +64,7 @@ pub struct Config {
         env = "SEPAL_OIDC_ISSUER",
         default_value = "http://127.0.0.1:4000"
     )]
-    pub oidc_issuer: url::Url,
+    pub oidc_issuer: String,
 
     /// Sepal's client id at the provider.
     #[arg(long, env = "SEPAL_OIDC_CLIENT_ID", default_value = "sepal")]

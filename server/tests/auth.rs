@@ -32,34 +32,42 @@ async fn sepal(extra: &[&str]) -> Sepal {
     let url = format!("http://127.0.0.1:{port}");
     let provider = Provider::start(&url);
     let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().to_string_lossy().into_owned();
-    let public_url = extra
-        .iter()
-        .position(|a| *a == "--public-url")
-        .map_or(url.clone(), |i| extra[i + 1].to_owned());
-    let mut args = vec![
-        "sepal",
-        "--site-root",
-        &site,
-        "--oidc-issuer",
-        &provider.issuer,
-        "--allowed-groups",
-        "sepal-users",
-    ];
-    if !extra.contains(&"--public-url") {
-        args.extend(["--public-url", &public_url]);
-    }
-    args.extend(extra);
-    let config = Config::parse_from(args);
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open(&dir.path().join("sepal.db"))
             .await
             .unwrap(),
     );
+    serve(port, &provider.issuer, extra, store.clone(), dir.path()).await;
+    Sepal {
+        url,
+        provider,
+        store,
+        _dir: dir,
+    }
+}
+
+/// Serves Sepal on `port` with `store`, signing in at `issuer`.
+async fn serve(port: u16, issuer: &str, extra: &[&str], store: Arc<dyn Store>, site: &Path) {
+    let site = site.to_string_lossy().into_owned();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut args = vec![
+        "sepal",
+        "--site-root",
+        &site,
+        "--oidc-issuer",
+        issuer,
+        "--allowed-groups",
+        "sepal-users",
+    ];
+    if !extra.contains(&"--public-url") {
+        args.extend(["--public-url", &url]);
+    }
+    args.extend(extra);
+    let config = Config::parse_from(args);
     let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
     let services = Services {
         model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
-        store: store.clone(),
+        store,
         started: Instant::now(),
     };
     let app = server::router(&config, services).unwrap();
@@ -67,12 +75,6 @@ async fn sepal(extra: &[&str]) -> Sepal {
         .await
         .unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Sepal {
-        url,
-        provider,
-        store,
-        _dir: dir,
-    }
 }
 
 /// A browser: keeps cookies, follows redirects only when told to.
@@ -594,4 +596,81 @@ async fn activity_moves_the_idle_deadline() {
     assert!(browser.signed_in(&sepal).await);
     let second = deadline(sepal.store.clone(), id).await;
     assert!(second > first, "{first} then {second}");
+}
+
+#[tokio::test]
+async fn sessions_outlive_a_restart_of_sepal() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    browser.sign_in(&sepal, "alice").await;
+    // Another Sepal on the same database, as after a restart or on a second
+    // instance: the browser's cookie (per host, not per port) still works.
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    serve(
+        port,
+        &sepal.provider.issuer,
+        &[],
+        sepal.store.clone(),
+        dir.path(),
+    )
+    .await;
+    let (_, status, page) = browser
+        .finish(format!("http://127.0.0.1:{port}/account"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Alice Liddell"), "{page}");
+}
+
+#[tokio::test]
+async fn a_rotated_provider_key_is_fetched_again_but_not_at_every_request() {
+    let mut sepal = sepal(&[]).await;
+    let (url, _, _) = Browser::new().sign_in(&sepal, "alice").await;
+    assert!(url.ends_with("/account"), "{url}");
+
+    sepal.provider.restart_with_a_new_key();
+    // Keys were fetched moments ago: an unknown key id does not fetch them
+    // again yet (a flood of forged tokens cannot make Sepal hammer the provider).
+    let (url, status, _) = Browser::new().sign_in(&sepal, "bob").await;
+    refused(&url, status, "token");
+    tokio::time::sleep(server::auth::JWKS_REFRESH_INTERVAL).await;
+    let (url, status, _) = Browser::new().sign_in(&sepal, "bob").await;
+    assert!(url.ends_with("/account"), "{url}");
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cognito_sign_out_is_used_when_configured_and_the_csp_allows_it() {
+    let logout = "https://sepal.auth.eu-west-1.amazoncognito.com/logout";
+    let sepal = sepal(&["--cognito-logout-url", logout]).await;
+    let browser = Browser::new();
+    browser.sign_in(&sepal, "alice").await;
+    let page = browser.client.get(&sepal.url).send().await.unwrap();
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("https://sepal.auth.eu-west-1.amazoncognito.com"),
+        "the sign-out redirect must be an allowed form target: {csp}"
+    );
+    let response = browser.post_logout(&sepal, Some(&sepal.url)).await;
+    let target = location(&response, &sepal.url);
+    assert!(target.starts_with(&format!("{logout}?")), "{target}");
+    assert_eq!(query(&target, "client_id"), "sepal");
+    assert_eq!(query(&target, "logout_uri"), format!("{}/", sepal.url));
+    assert!(!browser.signed_in(&sepal).await);
+}
+
+#[tokio::test]
+async fn signed_in_pages_are_not_cached() {
+    let sepal = sepal(&[]).await;
+    let browser = Browser::new();
+    browser.sign_in(&sepal, "alice").await;
+    let response = browser
+        .client
+        .get(format!("{}/account", sepal.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
 }

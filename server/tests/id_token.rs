@@ -58,7 +58,8 @@ fn good_claims() -> Value {
     json!({
         "iss": ISSUER, "sub": "alice", "aud": CLIENT, "nonce": NONCE,
         "iat": now(), "exp": now() + 300,
-        "name": "Alice", "email": "alice@example.org", "groups": ["sepal-users", "admin"],
+        "name": "Alice", "email": "alice@example.org", "email_verified": true,
+        "groups": ["sepal-users", "admin"],
     })
 }
 
@@ -126,7 +127,13 @@ fn every_check_refuses_what_it_should_and_a_good_token_passes() {
     assert_eq!(user.subject, "alice");
     assert_eq!(user.issuer, ISSUER);
     assert_eq!(user.groups, ["sepal-users", "admin"]);
+    assert_eq!(user.email.as_deref(), Some("alice@example.org"));
     assert!(user.is_admin);
+
+    // An unverified address is not used (it could be anyone's).
+    let claims = with(|c| c["email_verified"] = false.into());
+    let user = verify(&keys, &settings(&[]), &rs256(&keys, "test-key", &claims)).unwrap();
+    assert_eq!(user.email, None);
 
     let cases = [
         ("wrong nonce", with(|c| c["nonce"] = "another".into())),
@@ -143,11 +150,15 @@ fn every_check_refuses_what_it_should_and_a_good_token_passes() {
             with(|c| c["aud"] = json!([CLIENT, "another-client"])),
         ),
         (
-            "azp of another client",
+            "azp of another client, two audiences",
             with(|c| {
                 c["aud"] = json!([CLIENT, "another-client"]);
                 c["azp"] = "another-client".into();
             }),
+        ),
+        (
+            "azp of another client",
+            with(|c| c["azp"] = "another-client".into()),
         ),
         (
             "wrong issuer",

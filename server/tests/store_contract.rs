@@ -360,11 +360,13 @@ async fn sessions_expire_and_can_be_replaced_and_deleted(store: &dyn Store) {
         data: r#"{"user":"alice"}"#.into(),
         expires_at: now + time::Duration::hours(1),
     };
-    store.save_session(&live).await.unwrap();
+    store.create_session(&live).await.unwrap();
     assert_eq!(
         store.load_session(&live.id).await.unwrap(),
         Some(live.clone())
     );
+    let err = store.create_session(&live).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err}");
 
     let replaced = Session {
         data: r#"{"user":"alice","n":2}"#.into(),
@@ -378,7 +380,7 @@ async fn sessions_expire_and_can_be_replaced_and_deleted(store: &dyn Store) {
         data: "{}".into(),
         expires_at: now - time::Duration::seconds(1),
     };
-    store.save_session(&expired).await.unwrap();
+    store.create_session(&expired).await.unwrap();
     assert_eq!(store.load_session(&expired.id).await.unwrap(), None);
 
     store.delete_expired_sessions().await.unwrap();
@@ -388,6 +390,9 @@ async fn sessions_expire_and_can_be_replaced_and_deleted(store: &dyn Store) {
     );
 
     store.delete_session(&live.id).await.unwrap();
+    assert_eq!(store.load_session(&live.id).await.unwrap(), None);
+    // A save after the delete (a request still in flight at sign-out) does not bring it back.
+    store.save_session(&live).await.unwrap();
     assert_eq!(store.load_session(&live.id).await.unwrap(), None);
     store.delete_session(&live.id).await.unwrap();
     assert_eq!(store.load_session("never-saved").await.unwrap(), None);
@@ -476,7 +481,7 @@ async fn sqlite_purges_expired_sessions() {
             data: "{}".into(),
             expires_at,
         };
-        store.save_session(&session).await.unwrap();
+        store.create_session(&session).await.unwrap();
     }
     store.delete_expired_sessions().await.unwrap();
     let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))

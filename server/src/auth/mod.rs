@@ -28,7 +28,7 @@ use tower_sessions::{
 };
 use url::Url;
 
-pub use oidc::{Attempt, Oidc, OtherClaims, SepalIdToken, verify_id_token};
+pub use oidc::{Attempt, JWKS_REFRESH_INTERVAL, Oidc, OtherClaims, SepalIdToken, verify_id_token};
 pub use sessions::StoreSessions;
 
 /// Pages only signed-in, allowed users may see (with everything below them).
@@ -74,11 +74,10 @@ impl AuthSettings {
             .public_url
             .join("auth/callback")
             .map_err(|err| format!("SEPAL_PUBLIC_URL cannot be a base URL: {err}"))?;
-        // The issuer is compared as text with the tokens' `iss`: keep it as written.
-        let issuer = openidconnect::IssuerUrl::new(
-            config.oidc_issuer.as_str().trim_end_matches('/').to_owned(),
-        )
-        .map_err(|err| format!("SEPAL_OIDC_ISSUER: {err}"))?;
+        // The issuer is compared as text with discovery's and the tokens'
+        // `iss`: keep it exactly as written (some end in `/`, most do not).
+        let issuer = openidconnect::IssuerUrl::new(config.oidc_issuer.clone())
+            .map_err(|err| format!("SEPAL_OIDC_ISSUER: {err}"))?;
         Ok(AuthSettings {
             public_url: config.public_url.clone(),
             issuer,
@@ -101,8 +100,8 @@ impl AuthSettings {
         })
     }
 
-    /// Whether this user may use Sepal: in an allowed group, or with an
-    /// e-mail address in an allowed domain (either list may be empty: no rule).
+    /// Whether this user may use Sepal: in an allowed group, and with a
+    /// verified e-mail address in an allowed domain (an empty list is no rule).
     pub fn allows(&self, user: &User) -> bool {
         let by_group = self.allowed_groups.is_empty()
             || user.groups.iter().any(|g| self.allowed_groups.contains(g));
@@ -300,16 +299,28 @@ pub async fn current_user(
     mut request: Request,
     next: Next,
 ) -> Response {
-    match signed_in_user(&settings, &session).await {
+    let signed_in = match signed_in_user(&settings, &session).await {
         Ok(Some(user)) => {
             request.extensions_mut().insert(user);
+            true
         }
-        Ok(None) => {}
+        Ok(None) => false,
         // Treated as signed out: protected pages then go to sign-in, which
         // explains the failure, instead of every page failing (or looping).
-        Err(err) => tracing::error!(%err, "cannot read the session"),
+        Err(err) => {
+            tracing::error!(%err, "cannot read the session");
+            false
+        }
+    };
+    let mut response = next.run(request).await;
+    if signed_in {
+        // Pages for a signed-in user show their data: no shared or stored copies.
+        response.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
     }
-    next.run(request).await
+    response
 }
 
 async fn signed_in_user(

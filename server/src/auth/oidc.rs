@@ -24,7 +24,7 @@ use openidconnect::{
     },
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
 use super::{AuthError, AuthSettings};
@@ -106,7 +106,7 @@ const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 9] = [
 const IAT_SKEW: Duration = Duration::from_secs(60);
 const IAT_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 /// The provider's keys are fetched again for an unknown `kid`, at most this often.
-const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+pub const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// What one sign-in attempt must remember until the provider sends the browser back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,6 +134,8 @@ pub struct Oidc {
     settings: AuthSettings,
     http: reqwest::Client,
     provider: RwLock<Option<Arc<Provider>>>,
+    /// One discovery at a time; requests keep reading the current provider meanwhile.
+    fetching: Mutex<()>,
 }
 
 impl Oidc {
@@ -148,6 +150,7 @@ impl Oidc {
             settings,
             http,
             provider: RwLock::new(None),
+            fetching: Mutex::new(()),
         })
     }
 
@@ -164,13 +167,14 @@ impl Oidc {
 
     /// Discovers the provider, unless another request did since `stale`.
     async fn discover(&self, stale: Option<&Arc<Provider>>) -> Result<Arc<Provider>, AuthError> {
-        let mut slot = self.provider.write().await;
-        if let Some(current) = slot.as_ref()
+        let _one_at_a_time = self.fetching.lock().await;
+        // Another request may have fetched while this one waited.
+        if let Some(current) = self.provider.read().await.clone()
             && stale.is_none_or(|s| {
-                !Arc::ptr_eq(s, current) || s.fetched_at.elapsed() < JWKS_REFRESH_INTERVAL
+                !Arc::ptr_eq(s, &current) || s.fetched_at.elapsed() < JWKS_REFRESH_INTERVAL
             })
         {
-            return Ok(current.clone());
+            return Ok(current);
         }
         let settings = &self.settings;
         let metadata = Metadata::discover_async(settings.issuer.clone(), &self.http)
@@ -199,7 +203,7 @@ impl Oidc {
             fetched_at: Instant::now(),
         });
         tracing::info!(issuer = %self.settings.issuer.as_str(), "OpenID provider discovered");
-        *slot = Some(provider.clone());
+        *self.provider.write().await = Some(provider.clone());
         Ok(provider)
     }
 
@@ -310,9 +314,9 @@ pub fn verify_id_token(
     token: &SepalIdToken,
     nonce: &Nonce,
 ) -> Result<User, AuthError> {
-    let verifier = IdTokenVerifier::new_confidential_client(
+    // A verifier without the client secret: it cannot accept HMAC at all.
+    let verifier = IdTokenVerifier::new_public_client(
         settings.client_id.clone(),
-        settings.client_secret.clone(),
         issuer.clone(),
         jwks.clone(),
     )
@@ -335,6 +339,15 @@ pub fn verify_id_token(
         ) => AuthError::UnknownKey,
         other => AuthError::Token(other.to_string()),
     })?;
+    // openidconnect leaves `azp` unchecked; when present it must be Sepal.
+    if let Some(azp) = claims.authorized_party()
+        && azp != &settings.client_id
+    {
+        return Err(AuthError::Token(format!(
+            "azp is {}, not Sepal",
+            azp.as_str()
+        )));
+    }
 
     let groups = match claims
         .additional_claims()
@@ -355,7 +368,12 @@ pub fn verify_id_token(
             )));
         }
     };
-    let email = claims.email().map(|e| e.as_str().to_owned());
+    // An address the provider has not verified could be anyone's (self
+    // sign-up, or a user editing their own attribute): it is not used.
+    let email = claims
+        .email()
+        .filter(|_| claims.email_verified() == Some(true))
+        .map(|e| e.as_str().to_owned());
     let name = claims
         .name()
         .and_then(|n| n.get(None))

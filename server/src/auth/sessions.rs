@@ -4,7 +4,7 @@
 
 use std::{fmt, sync::Arc};
 
-use app::store::{Session as StoredSession, Store};
+use app::store::{Session as StoredSession, Store, StoreError};
 use async_trait::async_trait;
 use tower_sessions::{
     SessionStore,
@@ -29,17 +29,19 @@ impl fmt::Debug for StoreSessions {
 
 #[async_trait]
 impl SessionStore for StoreSessions {
-    // `create` keeps tower-sessions' default (a save): ids are 128 random
-    // bits, so a collision is not a practical concern.
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        loop {
+            match self.0.create_session(&stored(record)?).await {
+                // 128 random bits: a clash is next to impossible, but never reuse an id.
+                Err(StoreError::Conflict) => record.id = Id::default(),
+                other => return other.map_err(|e| Error::Backend(e.to_string())),
+            }
+        }
+    }
 
     async fn save(&self, record: &Record) -> Result<()> {
-        let session = StoredSession {
-            id: record.id.to_string(),
-            data: serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?,
-            expires_at: record.expiry_date,
-        };
         self.0
-            .save_session(&session)
+            .save_session(&stored(record)?)
             .await
             .map_err(|e| Error::Backend(e.to_string()))
     }
@@ -66,4 +68,12 @@ impl SessionStore for StoreSessions {
             .await
             .map_err(|e| Error::Backend(e.to_string()))
     }
+}
+
+fn stored(record: &Record) -> Result<StoredSession> {
+    Ok(StoredSession {
+        id: record.id.to_string(),
+        data: serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?,
+        expires_at: record.expiry_date,
+    })
 }

@@ -54,7 +54,12 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
         Arc::new(Oidc::new(settings.as_ref().clone()).map_err(|e| Error::Auth(e.to_string()))?);
     let policy = Arc::new(security::Policy {
         origin: settings.public_url.origin().ascii_serialization(),
-        provider_origin: config.oidc_issuer.origin().ascii_serialization(),
+        // Sign-out forms end at the provider (or Cognito's logout page).
+        form_targets: std::iter::once(settings.issuer.url())
+            .chain(settings.cognito_logout_url.as_ref())
+            .map(|url| url.origin().ascii_serialization())
+            .collect::<Vec<_>>()
+            .join(" "),
         // cargo-leptos sets LEPTOS_WATCH under `cargo leptos watch`.
         live_reload: std::env::var_os("LEPTOS_WATCH")
             .map(|_| format!("ws://{}:{}", config.addr.ip(), config.reload_port)),

@@ -16,8 +16,9 @@ use axum::{
 pub struct Policy {
     /// `scheme://host[:port]` of Sepal as browsers reach it.
     pub origin: String,
-    /// The OpenID provider's origin: sign-out forms end there.
-    pub provider_origin: String,
+    /// Origins besides Sepal's where form posts may end (through redirects):
+    /// the provider's, for sign-out; space-separated.
+    pub form_targets: String,
     /// cargo-leptos' live-reload socket, in `cargo leptos watch` only.
     pub live_reload: Option<String>,
     /// Served over HTTPS: send HSTS.
@@ -80,8 +81,8 @@ pub async fn headers(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self' {live_reload}; \
          object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
-         form-action 'self' {provider}",
-        provider = policy.provider_origin,
+         form-action 'self' {targets}",
+        targets = policy.form_targets,
     );
     let headers = response.headers_mut();
     if let Ok(csp) = HeaderValue::from_str(&csp) {

@@ -21,8 +21,12 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
     client::Waiters as _,
+    config::http::HttpResponse,
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
-    operation::transact_write_items::TransactWriteItemsError,
+    operation::{
+        put_item::{PutItemError, PutItemOutput},
+        transact_write_items::TransactWriteItemsError,
+    },
     types::{
         AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType,
         LocalSecondaryIndex, Projection, ProjectionType, Put, ScalarAttributeType,
@@ -205,6 +209,26 @@ impl DynamoStore {
         Err(StoreError::Unavailable(format!(
             "DynamoDB: a write lost {TRANSACTION_ATTEMPTS} races with concurrent writes"
         )))
+    }
+
+    async fn put_session(
+        &self,
+        session: &Session,
+        condition: &str,
+    ) -> Result<PutItemOutput, SdkError<PutItemError, HttpResponse>> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("PK", session_key(&session.id))
+            .item("SK", AttributeValue::S("SESSION".into()))
+            .item("data", AttributeValue::S(session.data.clone()))
+            .item(
+                "expires_at",
+                AttributeValue::N(session.expires_at.unix_timestamp().to_string()),
+            )
+            .condition_expression(condition)
+            .send()
+            .await
     }
 
     fn count_update(&self, owner: &str, by: i64) -> Result<TransactWriteItem, StoreError> {
@@ -416,21 +440,19 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        match self.put_session(session, "attribute_not_exists(PK)").await {
+            Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
+            other => other.map(|_| ()).map_err(sdk),
+        }
+    }
+
     async fn save_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("PK", session_key(&session.id))
-            .item("SK", AttributeValue::S("SESSION".into()))
-            .item("data", AttributeValue::S(session.data.clone()))
-            .item(
-                "expires_at",
-                AttributeValue::N(session.expires_at.unix_timestamp().to_string()),
-            )
-            .send()
-            .await
-            .map_err(sdk)?;
-        Ok(())
+        match self.put_session(session, "attribute_exists(PK)").await {
+            // Deleted meanwhile (signed out): stays deleted.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            other => other.map(|_| ()).map_err(sdk),
+        }
     }
 
     async fn load_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
@@ -483,6 +505,13 @@ impl Store for DynamoStore {
             .map_err(sdk)?;
         Ok(())
     }
+}
+
+fn is_condition_failure(err: &SdkError<PutItemError, HttpResponse>) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(PutItemError::ConditionalCheckFailedException(_))
+    )
 }
 
 fn owner_pk(owner: &str) -> String {

@@ -191,17 +191,32 @@ impl Store for SqliteStore {
         u64::try_from(count.unwrap_or(0)).map_err(backend)
     }
 
-    async fn save_session(&self, session: &Session) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        let created = sqlx::query(
+            "INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(&session.id)
         .bind(&session.data)
         .bind(session.expires_at.unix_timestamp())
         .execute(&self.writer)
         .await
-        .map_err(sql)?;
+        .map_err(sql)?
+        .rows_affected();
+        if created == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict)
+        }
+    }
+
+    async fn save_session(&self, session: &Session) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET data = ?, expires_at = ? WHERE id = ?")
+            .bind(&session.data)
+            .bind(session.expires_at.unix_timestamp())
+            .bind(&session.id)
+            .execute(&self.writer)
+            .await
+            .map_err(sql)?;
         Ok(())
     }
 

@@ -70,7 +70,9 @@ pub async fn dynamo_at(url: &str, table: &str) -> DynamoStore {
 pub struct Provider {
     child: std::process::Child,
     pub issuer: String,
-    _keys: tempfile::TempDir,
+    port: u16,
+    app_url: String,
+    keys: tempfile::TempDir,
 }
 
 impl Provider {
@@ -78,22 +80,38 @@ impl Provider {
     pub fn start(app_url: &str) -> Provider {
         let keys = tempfile::tempdir().unwrap();
         let port = free_port();
+        let child = Self::spawn(port, app_url, keys.path());
+        Provider {
+            child,
+            issuer: format!("http://127.0.0.1:{port}"),
+            port,
+            app_url: app_url.to_owned(),
+            keys,
+        }
+    }
+
+    /// Restarts the provider on the same address with a new signing key, as
+    /// a key rotation does.
+    pub fn restart_with_a_new_key(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::fs::remove_file(self.keys.path().join("keys.json")).unwrap();
+        self.child = Self::spawn(self.port, &self.app_url, self.keys.path());
+    }
+
+    fn spawn(port: u16, app_url: &str, keys: &std::path::Path) -> std::process::Child {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oidc/provider.mjs");
         let child = std::process::Command::new("node")
             .arg(script)
             .env("OIDC_PORT", port.to_string())
-            .env("OIDC_KEY_FILE", keys.path().join("keys.json"))
+            .env("OIDC_KEY_FILE", keys.join("keys.json"))
             .env("OIDC_APP_URLS", app_url)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("node runs end2end/oidc/provider.mjs (run `npm --prefix end2end ci`)");
         wait_for_port(port);
-        Provider {
-            child,
-            issuer: format!("http://127.0.0.1:{port}"),
-            _keys: keys,
-        }
+        child
     }
 }
 
