@@ -97,6 +97,17 @@ impl DynamoStore {
                 .build()
                 .map_err(backend)
         };
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(false),
+            Err(err) if err.code() == Some("ResourceNotFoundException") => {}
+            Err(err) => return Err(sdk(err)),
+        }
         let created = self
             .client
             .create_table()
@@ -123,8 +134,9 @@ impl DynamoStore {
             .send()
             .await;
         match created {
+            // In use: the SDK retried our own create after a slow answer.
             Ok(_) => {}
-            Err(err) if err.code() == Some("ResourceInUseException") => return Ok(false),
+            Err(err) if err.code() == Some("ResourceInUseException") => {}
             Err(err) => return Err(sdk(err)),
         }
         // A new table is CREATING for a while; TTL can only be set once it is ACTIVE.
