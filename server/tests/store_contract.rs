@@ -420,9 +420,13 @@ impl LocalDynamo {
     }
 }
 
+/// Stopped as a restart stops it: SIGTERM, so it writes out what it holds
+/// (a SIGKILL can lose its last writes: the emulator's durability, not Sepal's).
 impl Drop for LocalDynamo {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
         let _ = self.0.wait();
     }
 }
