@@ -28,7 +28,8 @@ use tower_sessions::{
 };
 use url::Url;
 
-pub use oidc::{Attempt, JWKS_REFRESH_INTERVAL, Oidc, OtherClaims, SepalIdToken, verify_id_token};
+use oidc::Attempt;
+pub use oidc::{JWKS_REFRESH_INTERVAL, Oidc, SepalIdToken, verify_id_token};
 pub use sessions::StoreSessions;
 
 /// Pages only signed-in, allowed users may see (with everything below them).
