@@ -3,7 +3,7 @@
 //! view, so another tabular classifier is served by pointing the server at
 //! another model folder. Running the model is the server's job (`server::inference`).
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, num::NonZeroUsize};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -93,13 +93,62 @@ impl Features {
     }
 }
 
+/// The model's answers for a set of rows: `classes` probabilities per row,
+/// in the manifest's class order, in one flat buffer (nothing is allocated
+/// per row, which matters for batches).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictions {
+    probabilities: Vec<f32>,
+    classes: NonZeroUsize,
+}
+
+impl Predictions {
+    /// `probabilities` holds whole rows of `classes` values; a partial last
+    /// row is dropped.
+    pub fn new(probabilities: Vec<f32>, classes: NonZeroUsize) -> Self {
+        Predictions {
+            probabilities,
+            classes,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.probabilities.len() / self.classes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Prediction<'_>> {
+        self.probabilities
+            .chunks_exact(self.classes.get())
+            .map(|probabilities| Prediction { probabilities })
+    }
+}
+
 /// The model's answer for one row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Prediction {
-    /// Name of the most probable class.
-    pub class: String,
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction<'a> {
+    probabilities: &'a [f32],
+}
+
+impl<'a> Prediction<'a> {
     /// One probability per class, in the manifest's class order.
-    pub probabilities: Vec<f32>,
+    pub fn probabilities(&self) -> &'a [f32] {
+        self.probabilities
+    }
+
+    /// Position of the most probable class in the manifest's classes (the
+    /// first one on a tie).
+    pub fn class_index(&self) -> usize {
+        self.probabilities
+            .iter()
+            .enumerate()
+            .rev()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(0, |(i, _)| i)
+    }
 }
 
 /// Why one field was refused.
@@ -154,21 +203,10 @@ impl Manifest {
         }
     }
 
-    /// The prediction for one row of model output.
-    pub fn prediction(&self, probabilities: Vec<f32>) -> Prediction {
-        let best = probabilities
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(i, _)| i);
-        Prediction {
-            class: self
-                .classes
-                .get(best)
-                .map(|c| c.name.clone())
-                .unwrap_or_default(),
-            probabilities,
-        }
+    /// The most probable class of one of this model's predictions (`None`
+    /// for another model's with more classes).
+    pub fn class_of(&self, prediction: Prediction<'_>) -> Option<&ClassSpec> {
+        self.classes.get(prediction.class_index())
     }
 
     fn feature_names(&self) -> Vec<&str> {
@@ -211,5 +249,5 @@ pub trait Predictor: Send + Sync {
     fn manifest(&self) -> &Manifest;
     /// Runs the model on validated rows. A failure is logged by the
     /// implementation; the error says only that the server failed.
-    fn predict(&self, rows: &[Features]) -> Result<Vec<Prediction>, crate::error::AppError>;
+    fn predict(&self, rows: &[Features]) -> Result<Predictions, crate::error::AppError>;
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use app::model::{FieldError, Manifest};
+use app::model::{FieldError, Manifest, Predictions};
 use serde_json::{Value, json};
 
 fn manifest() -> Manifest {
@@ -162,6 +162,13 @@ fn every_problem_is_reported_at_once() {
 
 #[test]
 fn the_most_probable_class_is_the_prediction() {
-    let prediction = manifest().prediction(vec![0.1, 0.7, 0.2]);
-    assert_eq!(prediction.class, "versicolor");
+    let manifest = manifest();
+    let three = std::num::NonZeroUsize::new(3).unwrap();
+    let predictions = Predictions::new(vec![0.1, 0.7, 0.2, 0.4, 0.2, 0.4], three);
+    let classes: Vec<_> = predictions
+        .iter()
+        .map(|p| manifest.class_of(p).unwrap().name.as_str())
+        .collect();
+    // A tie goes to the first of the tied classes.
+    assert_eq!(classes, ["versicolor", "setosa"]);
 }

@@ -47,26 +47,28 @@ fn assert_parity(name: &str, expected_samples: usize) {
     assert_eq!(reference.inputs.len(), expected_samples);
     let rows = rows(model.manifest(), &reference.inputs);
 
-    // All rows in one batch, and each row on its own (tract may pick other
-    // kernels for one row, so both are checked).
-    let batch = model.predict(&rows).unwrap();
+    // All rows in one batch, and each row on its own (the one-row plan and
+    // its per-thread state are another path, so both are checked).
+    let answers = |predictions: &app::model::Predictions| -> Vec<(String, Vec<f32>)> {
+        predictions
+            .iter()
+            .map(|p| {
+                let class = model.manifest().class_of(p).unwrap().name.clone();
+                (class, p.probabilities().to_vec())
+            })
+            .collect()
+    };
+    let batch = answers(&model.predict(&rows).unwrap());
     let single: Vec<_> = rows
         .iter()
-        .flat_map(|r| model.predict(std::slice::from_ref(r)).unwrap())
+        .flat_map(|r| answers(&model.predict(std::slice::from_ref(r)).unwrap()))
         .collect();
     for (how, predictions) in [("batch", batch), ("one by one", single)] {
         assert_eq!(predictions.len(), expected_samples);
         let mut worst = 0f64;
-        for (i, prediction) in predictions.iter().enumerate() {
-            assert_eq!(
-                prediction.class, reference.labels[i],
-                "{name} {how}, sample {i}"
-            );
-            for (got, want) in prediction
-                .probabilities
-                .iter()
-                .zip(&reference.probabilities[i])
-            {
+        for (i, (class, probabilities)) in predictions.iter().enumerate() {
+            assert_eq!(*class, reference.labels[i], "{name} {how}, sample {i}");
+            for (got, want) in probabilities.iter().zip(&reference.probabilities[i]) {
                 worst = worst.max((f64::from(*got) - want).abs());
             }
         }
@@ -91,7 +93,31 @@ fn a_second_model_with_13_features_runs_on_the_same_code() {
 #[test]
 fn an_empty_batch_is_an_empty_answer() {
     let model = Model::load(&model_dir("iris")).unwrap();
-    assert_eq!(model.predict(&[]).unwrap(), vec![]);
+    assert!(model.predict(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn one_thread_alternating_between_two_models_gets_each_models_answer() {
+    // Single rows reuse a per-thread state; it must follow the model.
+    let iris = Model::load(&model_dir("iris")).unwrap();
+    let wine = Model::load(&model_dir("wine")).unwrap();
+    let sample = |name: &str, model: &Model| {
+        let reference: Reference =
+            serde_json::from_slice(&fs::read(model_dir(name).join("reference.json")).unwrap())
+                .unwrap();
+        rows(model.manifest(), &reference.inputs[..1])
+    };
+    let (iris_row, wine_row) = (sample("iris", &iris), sample("wine", &wine));
+    // What each model answers when the other has not run on this thread.
+    let (iris_alone, wine_alone) = std::thread::scope(|s| {
+        let iris = s.spawn(|| iris.predict(&iris_row).unwrap());
+        let wine = s.spawn(|| wine.predict(&wine_row).unwrap());
+        (iris.join().unwrap(), wine.join().unwrap())
+    });
+    for _ in 0..3 {
+        assert_eq!(wine.predict(&wine_row).unwrap(), wine_alone);
+        assert_eq!(iris.predict(&iris_row).unwrap(), iris_alone);
+    }
 }
 
 #[test]
