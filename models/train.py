@@ -57,6 +57,7 @@ class Spec:
     load: object
     features: list[Feature]
     classes: list[tuple[str, str]]  # (name, label)
+    plot: tuple[str, str]  # the two features the result page plots the data set on
 
 
 def iris_spec() -> Spec:
@@ -82,6 +83,7 @@ def iris_spec() -> Spec:
             ("versicolor", "Iris versicolor"),
             ("virginica", "Iris virginica"),
         ],
+        plot=("petal_length", "petal_width"),
     )
 
 
@@ -109,6 +111,7 @@ def wine_spec() -> Spec:
         load=load_wine,
         features=features,
         classes=[("cultivar_1", "Cultivar 1"), ("cultivar_2", "Cultivar 2"), ("cultivar_3", "Cultivar 3")],
+        plot=("flavanoids", "color_intensity"),
     )
 
 
@@ -166,6 +169,17 @@ def skl2onnx_export(pipeline, n_features: int) -> onnx.ModelProto:
         final_types=[("label", None), ("probabilities", None)],
         target_opset={"": OPSET, "ai.onnx.ml": 3},
     )
+
+
+def plot_points(spec: Spec, x, y) -> dict:
+    """The whole data set on the spec's two plot features, with true classes."""
+    names = [f.name for f in spec.features]
+    ix, iy = names.index(spec.plot[0]), names.index(spec.plot[1])
+    return {
+        "x": spec.plot[0],
+        "y": spec.plot[1],
+        "points": [[float(a[ix]), float(a[iy]), int(c)] for a, c in zip(x, y)],
+    }
 
 
 def fit(spec: Spec):
@@ -249,6 +263,7 @@ def main() -> None:
         ],
         "classes": [{"name": n, "label": l} for n, l in spec.classes],
         "examples": examples,
+        "plot": plot_points(spec, x, y),
         "metrics": {
             "test_accuracy": round(float(accuracy_score(y_test, test_pred)), 4),
             "train_samples": int(len(y_train)),

@@ -17,6 +17,12 @@ pub enum AppError {
     /// The browser could not reach the server, or could not read its answer.
     #[error("could not talk to the server ({0}); check your connection and try again")]
     Network(String),
+    /// The request needs a signed-in user, and there is none (any more).
+    #[error("you are not signed in (or your session ended); sign in and try again")]
+    SignInRequired,
+    /// What was asked for does not exist, or belongs to someone else.
+    #[error("there is no such prediction in your history")]
+    NotFound,
     /// A service the server needs (the store) is not answering.
     #[error("the service is temporarily unavailable; please try again in a moment")]
     Unavailable,
@@ -32,6 +38,8 @@ impl AppError {
         use leptos::server_fn::http_export::StatusCode;
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::SignInRequired => StatusCode::UNAUTHORIZED,
+            AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Network(_) => StatusCode::BAD_GATEWAY,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -9,20 +9,24 @@ pub mod auth;
 pub mod error;
 pub mod model;
 mod pages;
+pub mod predictions;
 pub mod status;
 pub mod store;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{A, Route, Router, Routes},
 };
 
 use pages::{
     account::AccountPage,
+    history::{DeleteAllPage, HistoryPage, RecordPage},
     home::HomePage,
+    model_card::ModelPage,
     not_found::NotFoundPage,
+    predict::PredictPage,
     sign_in::{NoAccessPage, SignInFailedPage},
 };
 
@@ -67,6 +71,13 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=StaticSegment("") view=HomePage />
                     <Route path=StaticSegment("account") view=AccountPage />
+                    // Async: the page is sent once its data is in, as whole
+                    // HTML that needs no script to appear.
+                    <Route path=StaticSegment("predict") view=PredictPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("history") view=HistoryPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("history"), StaticSegment("delete-all")) view=DeleteAllPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("history"), ParamSegment("id")) view=RecordPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("model") view=ModelPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("no-access") view=NoAccessPage />
                     <Route path=StaticSegment("sign-in-failed") view=SignInFailedPage />
                 </Routes>
@@ -90,6 +101,11 @@ fn Header() -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"❀"</span>
                 "Sepal"
             </A>
+            <nav class="pages" aria-label="Pages">
+                <a href="/predict">"Predict"</a>
+                <a href="/history">"History"</a>
+                <a href="/model">"Model"</a>
+            </nav>
             <nav class="session" aria-label="Account">
                 {match user {
                     Some(user) => view! {

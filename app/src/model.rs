@@ -20,6 +20,7 @@ pub struct Manifest {
     pub features: Vec<FeatureSpec>,
     pub classes: Vec<ClassSpec>,
     pub examples: Vec<Example>,
+    pub plot: Plot,
     pub metrics: Metrics,
     pub training: BTreeMap<String, String>,
 }
@@ -68,6 +69,17 @@ pub struct Example {
     pub label: String,
     pub class: String,
     pub values: BTreeMap<String, f64>,
+}
+
+/// The data set on two of its features, as the result page plots it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plot {
+    /// Feature names of the horizontal and vertical axes.
+    pub x: String,
+    pub y: String,
+    /// Every sample: x, y and the index of its true class.
+    pub points: Vec<(f32, f32, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,12 +221,42 @@ impl Manifest {
         self.classes.get(prediction.class_index())
     }
 
+    /// The feature of this name.
+    pub fn feature(&self, name: &str) -> Option<&FeatureSpec> {
+        self.features.iter().find(|f| f.name == name)
+    }
+
+    /// What in the manifest contradicts itself: plot axes that are not
+    /// features, points of classes it does not list.
+    pub fn inconsistency(&self) -> Option<String> {
+        let classes = self.classes.len();
+        for axis in [&self.plot.x, &self.plot.y] {
+            if self.feature(axis).is_none() {
+                return Some(format!("the plot axis `{axis}` is not a feature"));
+            }
+        }
+        self.plot
+            .points
+            .iter()
+            .any(|&(_, _, class)| class >= classes)
+            .then(|| format!("a plot point has a class beyond the {classes} listed"))
+    }
+
     fn feature_names(&self) -> Vec<&str> {
         self.features.iter().map(|f| f.name.as_str()).collect()
     }
 }
 
 impl FeatureSpec {
+    /// The unit as it follows a number (" cm"), or nothing.
+    pub fn unit_suffix(&self) -> String {
+        if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.unit)
+        }
+    }
+
     fn check(&self, value: Option<&Value>) -> Result<f32, String> {
         let number = match value {
             None | Some(Value::Null) => return Err("is required".to_owned()),
@@ -223,11 +265,7 @@ impl FeatureSpec {
             Some(Value::Number(n)) => n.as_f64(),
             Some(_) => None,
         };
-        let unit = if self.unit.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", self.unit)
-        };
+        let unit = self.unit_suffix();
         match number {
             None if self.unit.is_empty() => Err("must be a number".to_owned()),
             None => Err(format!("must be a number, in {}", self.unit)),

@@ -1,13 +1,8 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+
+import { signInAtProvider } from './sign-in';
 
 // Sign-in through the local OpenID provider (end2end/oidc/provider.mjs), in Chromium.
-
-async function signInAtProvider(page: Page, user: string) {
-  await expect(page).toHaveURL(/:\d+\/interaction\//);
-  await page.getByLabel('User name').fill(user);
-  await page.getByLabel('Password').fill('sepal-dev');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 test('sign in, see your name, sign out, and protected pages ask again', async ({ page, baseURL }) => {
   const problems: string[] = [];

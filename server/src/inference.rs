@@ -147,6 +147,9 @@ impl Model {
         };
         let batch = plan(n)?;
         let single = plan(1.to_dim())?;
+        if let Some(detail) = manifest.inconsistency() {
+            return Err(mismatch(detail));
+        }
 
         Ok(Model {
             manifest,

@@ -213,6 +213,24 @@ fn a_manifest_with_the_wrong_number_of_classes_is_refused() {
 }
 
 #[test]
+fn a_manifest_plotting_an_unknown_feature_or_class_is_refused() {
+    let dir = iris_copy();
+    edit_manifest(dir.path(), |m| m["plot"]["y"] = Value::from("petal_area"));
+    let message = load_error(dir.path());
+    assert!(
+        message.contains("`petal_area` is not a feature"),
+        "{message}"
+    );
+
+    edit_manifest(dir.path(), |m| {
+        m["plot"]["y"] = Value::from("petal_width");
+        m["plot"]["points"][0][2] = Value::from(3);
+    });
+    let message = load_error(dir.path());
+    assert!(message.contains("beyond the 3 listed"), "{message}");
+}
+
+#[test]
 fn a_manifest_naming_another_tensor_is_refused() {
     let dir = iris_copy();
     edit_manifest(dir.path(), |m| m["onnx"]["output"] = Value::from("label"));

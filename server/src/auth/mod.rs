@@ -33,7 +33,7 @@ pub use oidc::{JWKS_REFRESH_INTERVAL, Oidc, SepalIdToken, verify_id_token};
 pub use sessions::StoreSessions;
 
 /// Pages only signed-in, allowed users may see (with everything below them).
-pub const PROTECTED: &[&str] = &["/account"];
+pub const PROTECTED: &[&str] = &["/account", "/predict", "/history"];
 
 /// Session keys.
 const USER: &str = "user";

@@ -1,6 +1,7 @@
 //! The HTTP surface: one router for pages, server functions, static files
 //! and operational endpoints.
 
+mod export;
 mod security;
 mod server_fn_errors;
 
@@ -126,6 +127,10 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
     let pages = Router::new()
         .leptos_routes_with_context(&leptos, generate_route_list(App), context, page)
         .merge(auth::routes(oidc))
+        .merge(export::routes(
+            services.store.clone(),
+            services.model.clone(),
+        ))
         .layer(browser);
 
     Ok(Router::new()
