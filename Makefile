@@ -12,7 +12,7 @@ CLIPPY := cargo clippy --all-targets --locked
 SSR := -p app -p server --features app/ssr
 HYDRATE := -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown
 
-.PHONY: dev test tools-dev tools-test lint unit test-venv release e2e venv model bench store-bench
+.PHONY: dev test tools-dev tools-test lint unit test-venv release e2e venv model bench store-bench render-bench
 
 dev: tools-dev
 	scripts/dev.sh
@@ -65,6 +65,10 @@ model: venv
 bench: venv
 	cargo bench --locked $(SSR) --bench inference
 	$(PYTHON) bench/inference.py
+
+# Render time of /predict and /history under wrk (Debian's), on the release build.
+render-bench: release
+	scripts/render-bench.sh
 
 # Store benchmarks on SQLite and DynamoDB Local (seeds 1,000,000 records: minutes).
 store-bench:

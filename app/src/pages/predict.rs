@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use leptos::{form::ActionForm, prelude::*};
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -142,28 +142,30 @@ fn field_id(feature: &str) -> String {
     format!("field-{feature}")
 }
 
-/// The form, sent through the `predict` server function. Without
-/// JavaScript it is a plain form post; once hydrated, it posts in the
-/// background, shows that it is working, and says what went wrong if the
-/// server cannot answer. Either way the server sends the browser to the result.
+/// The form, posted to the `predict` server function by the browser itself,
+/// with or without JavaScript; the server answers with the page to show.
+/// Once hydrated, the button says the prediction is on its way and cannot
+/// be pressed twice. (Leptos' `ActionForm` would post in the background
+/// instead, but it adds ~39 KB of WASM, brotli, for no visible gain here;
+/// see README "Pages".)
 #[island]
 fn PredictFormIsland(children: Children) -> impl IntoView {
-    let action = ServerAction::<Predict>::new();
-    let pending = action.pending();
-    let failure = move || {
-        action
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|err| view! { <p class="field-error" role="alert">{err.to_string()}</p> })
-    };
+    let pending = RwSignal::new(false);
+    // Back from the result, a page restored from the browser's cache must
+    // not keep its button disabled.
+    let _ = window_event_listener(leptos::ev::pageshow, move |_| pending.set(false));
     view! {
-        <ActionForm action attr:class="predict-form" attr:novalidate=true>
+        <form
+            method="post"
+            action=Predict::url()
+            class="predict-form"
+            novalidate
+            on:submit=move |_| pending.set(true)
+        >
             {children()}
-            {failure}
             <button type="submit" disabled=pending aria-busy=move || pending.get().to_string()>
                 {move || if pending.get() { "Predicting…" } else { "Predict" }}
             </button>
-        </ActionForm>
+        </form>
     }
 }

@@ -1,6 +1,8 @@
 //! What the tests and benches share: DynamoDB Local clients.
 #![allow(dead_code, clippy::unwrap_used)] // each test crate uses its own part
 
+pub mod web;
+
 use std::collections::BTreeMap;
 
 use app::store::{ModelRef, PredictionRecord, Source};

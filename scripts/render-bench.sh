@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `make render-bench`: server-side render time of /predict and of a full
+# /history page (50 records), signed in, under wrk on loopback. Runs the
+# release build (`make release` first) with the local OpenID provider and a
+# fresh SQLite store, both on their own ports; stops them afterwards.
+#
+# Every request is a real signed-in page view: the session is read from the
+# store and its idle deadline written back, as for a person.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+app_port=${SEPAL_BENCH_PORT:-3300}
+oidc_port=${SEPAL_BENCH_OIDC_PORT:-4300}
+duration=${SEPAL_BENCH_DURATION:-20s}
+connections=${SEPAL_BENCH_CONNECTIONS:-16}
+base=http://127.0.0.1:$app_port
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+test -x target/release/sepal || { echo "run make release first" >&2; exit 1; }
+
+OIDC_PORT=$oidc_port OIDC_KEY_FILE="$work/keys.json" OIDC_APP_URLS=$base \
+  node end2end/oidc/provider.mjs >"$work/oidc.log" 2>&1 &
+pids+=($!)
+LEPTOS_SITE_ADDR=127.0.0.1:$app_port LEPTOS_SITE_ROOT=target/site SEPAL_MODEL_DIR=models/iris \
+  SEPAL_STORE="sqlite://$work/sepal.db" SEPAL_PUBLIC_URL=$base \
+  SEPAL_OIDC_ISSUER=http://127.0.0.1:$oidc_port SEPAL_LOG=warn \
+  target/release/sepal >"$work/sepal.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  curl -sf "$base/healthz" >/dev/null && curl -sf "http://127.0.0.1:$oidc_port/.well-known/openid-configuration" >/dev/null && break
+  sleep 0.2
+done
+
+# Sign in as alice through the provider's form, keeping cookies in a jar.
+jar=$work/cookies
+login=$(curl -s -c "$jar" -b "$jar" -L -o /dev/null -w '%{url_effective}' "$base/auth/login?return_to=/history")
+landed=$(curl -s -c "$jar" -b "$jar" -L -o /dev/null -w '%{url_effective}' \
+  -d login=alice -d password=sepal-dev "$login/login")
+[[ $landed == "$base/history" ]] || { echo "sign-in ended at $landed" >&2; exit 1; }
+session=$(awk '$6 == "sepal" { print $7 }' "$jar")
+
+# A full page of history: 50 real predictions through the form's server function.
+for _ in $(seq 50); do
+  curl -sf -o /dev/null -b "sepal=$session" -H "Origin: $base" \
+    --data-urlencode 'input[sepal_length]=6.8' --data-urlencode 'input[sepal_width]=3.0' \
+    --data-urlencode 'input[petal_length]=5.5' --data-urlencode 'input[petal_width]=2.1' \
+    "$base/fn/predict"
+done
+rows=$(curl -s -b "sepal=$session" "$base/history" | grep -o '<tr>' | wc -l)
+echo "history page: $((rows - 1)) records"
+
+for path in /predict /history; do
+  echo "== GET $path: wrk -t2 -c$connections -d$duration --latency"
+  wrk -t2 -c"$connections" -d"$duration" --latency -H "Cookie: sepal=$session" "$base$path" |
+    sed -n '/Latency Distribution/,/Requests\/sec/p'
+  status=$(curl -s -o /dev/null -w '%{http_code}' -b "sepal=$session" "$base$path")
+  echo "status after the run: $status"
+done

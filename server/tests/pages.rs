@@ -1,0 +1,272 @@
+//! The prediction and history pages over HTTP, as a browser without
+//! JavaScript uses them: form posts to server functions, links with cursors,
+//! downloads. Sepal runs on a real port with the local OpenID provider.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::web::{Browser, Sepal, sepal};
+use reqwest::{StatusCode, header};
+use serde_json::Value;
+
+const SETOSA: [(&str, &str); 4] = [
+    ("input[sepal_length]", "5.0"),
+    ("input[sepal_width]", "3.4"),
+    ("input[petal_length]", "1.5"),
+    ("input[petal_width]", "0.2"),
+];
+const VIRGINICA: [(&str, &str); 4] = [
+    ("input[sepal_length]", "6.8"),
+    ("input[sepal_width]", "3.0"),
+    ("input[petal_length]", "5.5"),
+    ("input[petal_width]", "2.1"),
+];
+
+async fn signed_in(sepal: &Sepal, user: &str) -> Browser {
+    let browser = Browser::new();
+    browser.sign_in(sepal, user).await;
+    browser
+}
+
+/// Posts the prediction form as a browser without JavaScript does, and
+/// returns where the server sends the browser.
+async fn predict(browser: &Browser, sepal: &Sepal, form: &[(&str, &str)]) -> String {
+    let response = post_form(browser, sepal, "/fn/predict", form).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn post_form(
+    browser: &Browser,
+    sepal: &Sepal,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    browser
+        .client
+        .post(format!("{}{path}", sepal.url))
+        .header(header::ORIGIN, &sepal.url)
+        .header(header::ACCEPT, "text/html")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get(browser: &Browser, sepal: &Sepal, path: &str) -> (StatusCode, String) {
+    let response = browser
+        .client
+        .get(format!("{}{path}", sepal.url))
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// The `href` of the link with `rel` in a page, unescaped.
+fn link(html: &str, rel: &str) -> Option<String> {
+    let end = html.find(&format!("\" rel=\"{rel}\""))?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+fn rows(html: &str) -> usize {
+    html.split("<tbody>")
+        .nth(1)
+        .map_or(0, |body| body.matches("<tr>").count())
+}
+
+#[tokio::test]
+async fn a_prediction_is_stored_shown_and_only_its_owner_sees_it() {
+    let sepal = sepal(&[]).await;
+    let alice = signed_in(&sepal, "alice").await;
+
+    let location = predict(&alice, &sepal, &VIRGINICA).await;
+    let id = location
+        .strip_prefix("/predict?result=")
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 26, "{location}");
+    let (status, page) = get(&alice, &sepal, &location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Iris virginica"), "{page}");
+    assert!(page.contains("class=\"you\""), "the plot marks the flower");
+    assert!(page.contains(&format!("href=\"/history/{id}\"")));
+
+    let (status, record) = get(&alice, &sepal, &format!("/history/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(record.contains("5.5 cm") && record.contains(&id));
+
+    let bob = signed_in(&sepal, "bob").await;
+    for path in [format!("/history/{id}"), format!("/predict?result={id}")] {
+        let (status, page) = get(&bob, &sepal, &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!page.contains("5.5 cm"), "{path}");
+    }
+    // Asked as a script would (JSON), the answer is a plain 404.
+    let refused = bob
+        .client
+        .post(format!("{}/fn/delete_prediction", sepal.url))
+        .header(header::ORIGIN, &sepal.url)
+        .header(header::ACCEPT, "application/json")
+        .form(&[("id", &id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let (status, _) = get(&alice, &sepal, &format!("/history/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "bob's delete changed nothing");
+
+    let deleted = post_form(&alice, &sepal, "/fn/delete_prediction", &[("id", &id)]).await;
+    assert_eq!(deleted.status(), StatusCode::FOUND);
+    assert_eq!(deleted.headers()[header::LOCATION], "/history");
+    let (status, _) = get(&alice, &sepal, &format!("/history/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn invalid_input_goes_back_to_the_form_and_stores_nothing() {
+    let sepal = sepal(&[]).await;
+    let alice = signed_in(&sepal, "alice").await;
+    let mut form = SETOSA.to_vec();
+    form[1].1 = "abc";
+    form[2].1 = "99";
+    form.push(("input[colour]", "blue"));
+
+    let location = predict(&alice, &sepal, &form).await;
+    assert!(location.starts_with("/predict?"), "{location}");
+    let (status, page) = get(&alice, &sepal, &location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Sepal width: must be a number, in cm"),
+        "{page}"
+    );
+    assert!(page.contains("Petal length: must be between 0.1 and 15 cm; got 99"));
+    assert!(page.contains("value=\"abc\""), "what was typed stays");
+    let (_, history) = get(&alice, &sepal, "/history").await;
+    assert!(history.contains("0 in all"), "{history}");
+
+    // Without a session there is no prediction either.
+    let stranger = Browser::new();
+    let response = post_form(&stranger, &sepal, "/fn/predict", &SETOSA).await;
+    assert!(
+        matches!(
+            response.status(),
+            StatusCode::UNAUTHORIZED | StatusCode::FOUND
+        ),
+        "{}",
+        response.status()
+    );
+    let answer = stranger
+        .client
+        .post(format!("{}/fn/predict", sepal.url))
+        .header(header::ORIGIN, &sepal.url)
+        .header(header::ACCEPT, "application/json")
+        .form(&SETOSA)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    let (_, history) = get(&alice, &sepal, "/history").await;
+    assert!(history.contains("0 in all"));
+}
+
+#[tokio::test]
+async fn history_pages_filters_exports_and_delete_all() {
+    let sepal = sepal(&[]).await;
+    let alice = signed_in(&sepal, "alice").await;
+    for n in 0..130 {
+        let form = if n % 13 < 9 { SETOSA } else { VIRGINICA };
+        predict(&alice, &sepal, &form).await;
+    }
+
+    // Newest first, 50 a page, through the links each page hands out.
+    let (status, first) = get(&alice, &sepal, "/history").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(first.contains("130 in all"));
+    assert_eq!(rows(&first), 50);
+    assert_eq!(link(&first, "prev"), None);
+    let second_url = link(&first, "next").unwrap();
+    let (_, second) = get(&alice, &sepal, &second_url).await;
+    assert_eq!(rows(&second), 50);
+    let (_, third) = get(&alice, &sepal, &link(&second, "next").unwrap()).await;
+    assert_eq!(rows(&third), 30);
+    assert_eq!(link(&third, "next"), None);
+    let (_, back) = get(&alice, &sepal, &link(&third, "prev").unwrap()).await;
+    assert_eq!(rows(&back), 50);
+    assert_eq!(link(&back, "next"), Some(link(&second, "next").unwrap()));
+
+    // The filter: 40 virginica, and the cursor links keep it.
+    let (_, virginica) = get(&alice, &sepal, "/history?class=virginica").await;
+    assert_eq!(rows(&virginica), 40);
+    assert!(!virginica.contains("<td>Iris setosa</td>"));
+    assert_eq!(link(&virginica, "next"), None);
+
+    for bad in ["/history?cursor=zzz", "/history?class=rose"] {
+        let (status, page) = get(&alice, &sepal, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(page.contains("Start from your newest predictions"), "{bad}");
+    }
+
+    // Exports: everything, over more than one store page, newest first.
+    let json = alice
+        .client
+        .get(format!("{}/history/export.json", sepal.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.headers()[header::CONTENT_TYPE], "application/json");
+    let records: Vec<Value> = json.json().await.unwrap();
+    assert_eq!(records.len(), 130);
+    let ids: Vec<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let csv = alice
+        .client
+        .get(format!("{}/history/export.csv", sepal.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 131);
+    assert_eq!(
+        lines[0],
+        "id,created_at,class,p_setosa,p_versicolor,p_virginica,sepal_length,sepal_width,\
+         petal_length,petal_width,model,model_version,model_sha256,latency_us,source"
+    );
+    assert!(lines[1].starts_with(ids[0]));
+
+    // Another user's exports hold none of it; signed out, there is no export.
+    let bob = signed_in(&sepal, "bob").await;
+    let (_, bobs) = get(&bob, &sepal, "/history/export.json").await;
+    assert_eq!(bobs.trim(), "[\n]");
+    let (status, _) = get(&Browser::new(), &sepal, "/history/export.csv").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Delete all asks first (a page), then deletes on POST only.
+    let (status, confirm) = get(&alice, &sepal, "/history/delete-all").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(confirm.contains("All 130 of your predictions will be deleted"));
+    let deleted = post_form(&alice, &sepal, "/fn/delete_history", &[]).await;
+    assert_eq!(deleted.status(), StatusCode::FOUND);
+    let (_, empty) = get(&alice, &sepal, "/history").await;
+    assert!(empty.contains("0 in all") && empty.contains("No predictions yet"));
+}
+
+#[tokio::test]
+async fn the_model_card_is_public_and_protected_pages_ask_to_sign_in() {
+    let sepal = sepal(&[]).await;
+    let stranger = Browser::new();
+    let (status, card) = get(&stranger, &sepal, "/model").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(card.contains("Confusion matrix") && card.contains("Iris versicolor"));
+    for path in ["/predict", "/history", "/history/delete-all"] {
+        let (status, _) = get(&stranger, &sepal, path).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+    }
+}
