@@ -13,6 +13,8 @@ app_port=${SEPAL_BENCH_PORT:-3300}
 oidc_port=${SEPAL_BENCH_OIDC_PORT:-4300}
 duration=${SEPAL_BENCH_DURATION:-20s}
 connections=${SEPAL_BENCH_CONNECTIONS:-16}
+# One connection shows the time a page takes; more show the throughput.
+threads_for() { if (($1 == 1)); then echo 1; else echo 2; fi; }
 base=http://127.0.0.1:$app_port
 work=$(mktemp -d)
 pids=()
@@ -57,9 +59,12 @@ rows=$(curl -s -b "sepal=$session" "$base/history" | grep -o '<tr>' | wc -l)
 echo "history page: $((rows - 1)) records"
 
 for path in /predict /history; do
-  echo "== GET $path: wrk -t2 -c$connections -d$duration --latency"
-  wrk -t2 -c"$connections" -d"$duration" --latency -H "Cookie: sepal=$session" "$base$path" |
-    sed -n '/Latency Distribution/,/Requests\/sec/p'
+  for c in 1 "$connections"; do
+    t=$(threads_for "$c")
+    echo "== GET $path: wrk -t$t -c$c -d$duration --latency"
+    wrk -t"$t" -c"$c" -d"$duration" --latency -H "Cookie: sepal=$session" "$base$path" |
+      sed -n '/Latency Distribution/,/Requests\/sec/p'
+  done
   status=$(curl -s -o /dev/null -w '%{http_code}' -b "sepal=$session" "$base$path")
   echo "status after the run: $status"
 done
