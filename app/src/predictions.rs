@@ -86,7 +86,17 @@ pub async fn predict(input: BTreeMap<String, String>) -> Result<(), AppError> {
         .iter()
         .map(|(name, value)| (name.clone(), serde_json::Value::from(value.as_str())))
         .collect();
-    match server::predict_and_store(&user.owner(), &json, crate::store::Source::Web, None).await {
+    let (predictor, store) = (server::predictor()?, server::store()?);
+    let made = server::predict_and_store(
+        predictor.as_ref(),
+        store.as_ref(),
+        &user.owner(),
+        &json,
+        crate::store::Source::Web,
+        None,
+    )
+    .await;
+    match made {
         Ok(record) => leptos_axum::redirect(&format!("/predict?result={}", record.id)),
         Err(server::PredictError::Invalid(_)) => {
             let echo: ParamsMap = input
@@ -101,6 +111,8 @@ pub async fn predict(input: BTreeMap<String, String>) -> Result<(), AppError> {
             leptos_axum::redirect(&format!("/predict{}", echo.to_query_string()));
         }
         Err(server::PredictError::App(err)) => return Err(err),
+        // The form sends no idempotency key.
+        Err(server::PredictError::KeyReused) => return Err(AppError::Internal),
     }
     Ok(())
 }
@@ -200,7 +212,7 @@ pub mod server {
     use crate::{
         auth::User,
         error::{AppError, server_context},
-        model::{InvalidInput, Predictor},
+        model::{Features, InvalidInput, Predictor},
         store::{ModelRef, PredictionRecord, Put, Source, Store},
     };
 
@@ -209,6 +221,9 @@ pub mod server {
     pub enum PredictError {
         #[error(transparent)]
         Invalid(#[from] InvalidInput),
+        /// The idempotency key was used before, for other input.
+        #[error("this Idempotency-Key was already used for a different request")]
+        KeyReused,
         #[error(transparent)]
         App(#[from] AppError),
     }
@@ -226,55 +241,92 @@ pub mod server {
     }
 
     /// Validates one row of input, runs the model and stores the record for
-    /// `owner`. With an idempotency key the owner used before, nothing new
-    /// is stored and the first record is returned.
+    /// `owner`: the path of every new record, from the form or the API.
+    /// With an idempotency key the owner used before for the same input,
+    /// nothing new is stored and the first record is returned.
     pub async fn predict_and_store(
+        predictor: &dyn Predictor,
+        store: &dyn Store,
         owner: &str,
         input: &BTreeMap<String, Value>,
         source: Source,
         idempotency_key: Option<String>,
     ) -> Result<PredictionRecord, PredictError> {
-        let predictor = predictor()?;
-        let manifest = predictor.manifest();
-        let features = manifest.validate(input)?;
-        let started = Instant::now();
-        let predictions = predictor.predict(std::slice::from_ref(&features))?;
-        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let prediction = predictions.iter().next().ok_or(AppError::Internal)?;
-        let class = manifest.class_of(prediction).ok_or(AppError::Internal)?;
-        let record = PredictionRecord {
-            id: ulid::Ulid::new().to_string(),
-            owner: owner.to_owned(),
-            created_at: OffsetDateTime::now_utc(),
-            model: ModelRef {
-                name: manifest.name.clone(),
-                version: manifest.version.clone(),
-                sha256: manifest.onnx.sha256.clone(),
-            },
-            inputs: manifest
-                .features
-                .iter()
-                .map(|f| f.name.clone())
-                .zip(features.values().iter().copied())
-                .collect(),
-            class: class.name.clone(),
-            probabilities: manifest
-                .classes
-                .iter()
-                .map(|c| c.name.clone())
-                .zip(prediction.probabilities().iter().copied())
-                .collect(),
-            latency_us,
-            source,
-            idempotency_key,
-        };
-        match store()?
+        let features = predictor.manifest().validate(input)?;
+        let mut records = new_records(predictor, owner, &[features], source, |_| {
+            idempotency_key.clone()
+        })?;
+        let record = records.pop().ok_or(AppError::Internal)?;
+        keep(store, record).await
+    }
+
+    /// Stores a new record; for a reused idempotency key, returns the first
+    /// record made with it, or refuses a key reused for other input.
+    pub async fn keep(
+        store: &dyn Store,
+        record: PredictionRecord,
+    ) -> Result<PredictionRecord, PredictError> {
+        match store
             .put_prediction(&record)
             .await
             .map_err(AppError::from)?
         {
             Put::Created => Ok(record),
-            Put::Existing(first) => Ok(*first),
+            Put::Existing(first) if first.inputs == record.inputs => Ok(*first),
+            Put::Existing(_) => Err(PredictError::KeyReused),
         }
+    }
+
+    /// Runs the model once on validated rows and makes their records (not
+    /// stored yet); `key` gives each row's idempotency key.
+    pub fn new_records(
+        predictor: &dyn Predictor,
+        owner: &str,
+        rows: &[Features],
+        source: Source,
+        key: impl Fn(usize) -> Option<String>,
+    ) -> Result<Vec<PredictionRecord>, AppError> {
+        let manifest = predictor.manifest();
+        let started = Instant::now();
+        let predictions = predictor.predict(rows)?;
+        // A batch shares one run of the model: each record gets its share.
+        let rows_run = u128::try_from(rows.len().max(1)).unwrap_or(1);
+        let latency_us =
+            u64::try_from(started.elapsed().as_micros() / rows_run).unwrap_or(u64::MAX);
+        let created_at = OffsetDateTime::now_utc();
+        let model = ModelRef {
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            sha256: manifest.onnx.sha256.clone(),
+        };
+        rows.iter()
+            .zip(predictions.iter())
+            .enumerate()
+            .map(|(i, (features, prediction))| {
+                let class = manifest.class_of(prediction).ok_or(AppError::Internal)?;
+                Ok(PredictionRecord {
+                    id: ulid::Ulid::new().to_string(),
+                    owner: owner.to_owned(),
+                    created_at,
+                    model: model.clone(),
+                    inputs: manifest
+                        .features
+                        .iter()
+                        .map(|f| f.name.clone())
+                        .zip(features.values().iter().copied())
+                        .collect(),
+                    class: class.name.clone(),
+                    probabilities: manifest
+                        .classes
+                        .iter()
+                        .map(|c| c.name.clone())
+                        .zip(prediction.probabilities().iter().copied())
+                        .collect(),
+                    latency_us,
+                    source,
+                    idempotency_key: key(i),
+                })
+            })
+            .collect()
     }
 }

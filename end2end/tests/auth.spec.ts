@@ -30,7 +30,7 @@ test('sign in, see your name, sign out, and protected pages ask again', async ({
   // The provider asks to end its own session too, then sends the browser back.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(`${baseURL}/`);
-  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Sign in', exact: true })).toBeVisible();
 
   await page.goto('/account');
   await expect(page).toHaveURL(/:\d+\/interaction\//);
@@ -42,5 +42,5 @@ test('someone outside the allowed groups gets the no-access page, not a session'
   await signInAtProvider(page, 'mallory');
   await expect(page).toHaveURL(`${baseURL}/no-access`);
   await expect(page.getByRole('heading', { name: 'You do not have access to Sepal' })).toBeVisible();
-  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Sign in', exact: true })).toBeVisible();
 });

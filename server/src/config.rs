@@ -121,6 +121,12 @@ pub struct Config {
     #[arg(long, env = "SEPAL_COGNITO_LOGOUT_URL")]
     pub cognito_logout_url: Option<url::Url>,
 
+    /// The `aud` that bearer tokens for the JSON API must carry: the API's
+    /// audience for access tokens, or Sepal's client id (the default) to
+    /// accept ID tokens, as Cognito's API gateway authorizer does.
+    #[arg(long, env = "SEPAL_API_AUDIENCE")]
+    pub api_audience: Option<String>,
+
     /// A session ends after this many minutes without a request.
     #[arg(long, env = "SEPAL_SESSION_IDLE_MINUTES", default_value_t = 30)]
     pub session_idle_minutes: u64,

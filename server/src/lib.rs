@@ -1,6 +1,7 @@
 //! Sepal's web server: the Leptos pages, their server functions, static files
 //! and operational endpoints, on one axum router.
 
+mod api;
 pub mod auth;
 mod config;
 mod http;

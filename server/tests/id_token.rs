@@ -276,3 +276,135 @@ fn groups_come_from_the_configured_claim() {
     assert!(user.groups.is_empty());
     assert!(!user.is_admin);
 }
+
+// API bearer tokens (`verify_bearer_token`): the same keys and algorithms,
+// with `aud` the API audience and `nbf` checked; no nonce, no age limit.
+
+fn verify_bearer(
+    keys: &Keys,
+    settings: &AuthSettings,
+    token: &str,
+) -> Result<app::auth::User, AuthError> {
+    let issuer = IssuerUrl::new(ISSUER.into()).unwrap();
+    server::auth::verify_bearer_token(settings, &issuer, &keys.jwks, token)
+}
+
+fn bearer_claims() -> Value {
+    with(|c| {
+        let claims = c.as_object_mut().unwrap();
+        claims.remove("nonce");
+        // An API token may be hours old.
+        claims.insert("iat".into(), (now() - 3 * 3600).into());
+        claims.insert("nbf".into(), (now() - 3 * 3600).into());
+    })
+}
+
+#[test]
+fn bearer_tokens_are_checked_as_an_api_gateway_authorizer_would() {
+    let keys = keys();
+    let settings = settings(&[]);
+    let good = rs256(&keys, "test-key", &bearer_claims());
+    let user = verify_bearer(&keys, &settings, &good).unwrap();
+    assert_eq!(
+        (user.subject.as_str(), user.issuer.as_str()),
+        ("alice", ISSUER)
+    );
+    assert_eq!(user.groups, ["sepal-users", "admin"]);
+
+    let change = |f: &dyn Fn(&mut Value)| {
+        let mut claims = bearer_claims();
+        f(&mut claims);
+        rs256(&keys, "test-key", &claims)
+    };
+    let refused = [
+        (
+            "wrong audience",
+            change(&|c| c["aud"] = "another-api".into()),
+        ),
+        (
+            "no audience",
+            change(&|c| drop(c.as_object_mut().unwrap().remove("aud"))),
+        ),
+        (
+            "wrong issuer",
+            change(&|c| c["iss"] = "https://evil.example.test".into()),
+        ),
+        ("expired", change(&|c| c["exp"] = (now() - 120).into())),
+        (
+            "no expiry",
+            change(&|c| drop(c.as_object_mut().unwrap().remove("exp"))),
+        ),
+        (
+            "not valid yet",
+            change(&|c| c["nbf"] = (now() + 600).into()),
+        ),
+        (
+            "no subject",
+            change(&|c| drop(c.as_object_mut().unwrap().remove("sub"))),
+        ),
+    ];
+    for (why, token) in &refused {
+        let result = verify_bearer(&keys, &settings, token);
+        assert!(
+            matches!(result, Err(AuthError::Token(_))),
+            "{why}: {result:?}"
+        );
+    }
+
+    // A configured API audience replaces the client id.
+    let api = self::settings(&["--api-audience", "sepal-api"]);
+    assert!(verify_bearer(&keys, &api, &good).is_err());
+    let for_api = change(&|c| c["aud"] = json!(["sepal-api", "other"]));
+    assert_eq!(
+        verify_bearer(&keys, &api, &for_api).unwrap().subject,
+        "alice"
+    );
+}
+
+#[test]
+fn forged_bearer_tokens_are_refused() {
+    let keys = keys();
+    let settings = settings(&[]);
+    let good = rs256(&keys, "test-key", &bearer_claims());
+    let (_, rest) = good.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+
+    let header = B64.encode(json!({ "alg": "RS256", "typ": "JWT", "kid": "test-key" }).to_string());
+    let admin = with(|c| c["sub"] = "ada".into());
+    let none = signing_input(&json!({ "alg": "none", "typ": "JWT" }), &bearer_claims());
+    let public_der = keys.key.to_public_key().to_public_key_der().unwrap();
+    let forged = [
+        (
+            "claims changed after signing",
+            format!("{header}.{}.{signature}", B64.encode(admin.to_string())),
+        ),
+        (
+            "another key, same kid",
+            rs256(&self::keys(), "test-key", &bearer_claims()),
+        ),
+        ("alg none", format!("{none}.")),
+        ("alg none with a signature", format!("{none}.{signature}")),
+        (
+            "HS256 with the public key",
+            hs256(public_der.as_bytes(), &bearer_claims()),
+        ),
+        (
+            "HS256 with the client secret",
+            hs256(b"sepal-dev-secret", &bearer_claims()),
+        ),
+        ("not a JWT", "not-a-token".to_owned()),
+    ];
+    for (why, token) in &forged {
+        let result = verify_bearer(&keys, &settings, token);
+        assert!(
+            matches!(result, Err(AuthError::Token(_))),
+            "{why}: {result:?}"
+        );
+    }
+    // A key the provider does not list: fetched again by the caller, then refused.
+    let unknown = rs256(&keys, "rotated-key", &bearer_claims());
+    assert!(matches!(
+        verify_bearer(&keys, &settings, &unknown),
+        Err(AuthError::UnknownKey)
+    ));
+}

@@ -29,7 +29,7 @@ use tower_sessions::{
 use url::Url;
 
 use oidc::Attempt;
-pub use oidc::{JWKS_REFRESH_INTERVAL, Oidc, SepalIdToken, verify_id_token};
+pub use oidc::{JWKS_REFRESH_INTERVAL, Oidc, SepalIdToken, verify_bearer_token, verify_id_token};
 pub use sessions::StoreSessions;
 
 /// Pages only signed-in, allowed users may see (with everything below them).
@@ -58,6 +58,8 @@ pub struct AuthSettings {
     pub allowed_email_domains: Vec<String>,
     pub admin_group: Option<String>,
     pub cognito_logout_url: Option<Url>,
+    /// The `aud` an API bearer token must carry.
+    pub api_audience: String,
     pub idle_timeout: std::time::Duration,
     pub absolute_timeout: std::time::Duration,
 }
@@ -96,6 +98,11 @@ impl AuthSettings {
             allowed_email_domains: list(&config.allowed_email_domains),
             admin_group: Some(config.admin_group.trim().to_owned()).filter(|g| !g.is_empty()),
             cognito_logout_url: config.cognito_logout_url.clone(),
+            api_audience: config
+                .api_audience
+                .clone()
+                .filter(|a| !a.trim().is_empty())
+                .unwrap_or_else(|| config.oidc_client_id.clone()),
             idle_timeout: std::time::Duration::from_secs(config.session_idle_minutes * 60),
             absolute_timeout: std::time::Duration::from_secs(config.session_max_hours * 3600),
         })

@@ -277,6 +277,20 @@ impl Oidc {
         )
     }
 
+    /// Validates an API bearer token and returns the user it names; keys
+    /// are fetched again once for an unknown `kid` (at most every
+    /// [`JWKS_REFRESH_INTERVAL`]).
+    pub async fn verify_bearer(&self, token: &str) -> Result<User, AuthError> {
+        let provider = self.provider().await?;
+        match verify_bearer_token(&self.settings, &provider.issuer, &provider.jwks, token) {
+            Err(AuthError::UnknownKey) => {
+                let provider = self.discover(Some(&provider)).await?;
+                verify_bearer_token(&self.settings, &provider.issuer, &provider.jwks, token)
+            }
+            other => other,
+        }
+    }
+
     /// Where to send the browser to sign out at the provider too, if anywhere.
     pub async fn logout_url(&self, id_token_hint: Option<&str>) -> Option<Url> {
         let settings = &self.settings;
@@ -349,11 +363,31 @@ pub fn verify_id_token(
         )));
     }
 
-    let groups = match claims
-        .additional_claims()
-        .claims
-        .get(&settings.groups_claim)
-    {
+    user(
+        settings,
+        claims.issuer().as_str(),
+        claims.subject().as_str(),
+        claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+        claims
+            .email()
+            .filter(|_| claims.email_verified() == Some(true))
+            .map(|e| e.as_str()),
+        &claims.additional_claims().claims,
+    )
+}
+
+/// The user a validated token names. `verified_email` is the address only
+/// when the provider verified it: an unverified one could be anyone's (self
+/// sign-up, or a user editing their own attribute), so it is not used.
+fn user(
+    settings: &AuthSettings,
+    issuer: &str,
+    subject: &str,
+    name: Option<&str>,
+    verified_email: Option<&str>,
+    other_claims: &HashMap<String, serde_json::Value>,
+) -> Result<User, AuthError> {
+    let groups = match other_claims.get(&settings.groups_claim) {
         None => Vec::new(),
         Some(serde_json::Value::Array(items)) => items
             .iter()
@@ -368,22 +402,14 @@ pub fn verify_id_token(
             )));
         }
     };
-    // An address the provider has not verified could be anyone's (self
-    // sign-up, or a user editing their own attribute): it is not used.
-    let email = claims
-        .email()
-        .filter(|_| claims.email_verified() == Some(true))
-        .map(|e| e.as_str().to_owned());
-    let name = claims
-        .name()
-        .and_then(|n| n.get(None))
-        .map(|n| n.as_str().to_owned())
-        .or_else(|| email.clone())
-        .unwrap_or_else(|| claims.subject().as_str().to_owned());
+    let email = verified_email.map(str::to_owned);
     Ok(User {
-        issuer: claims.issuer().as_str().to_owned(),
-        subject: claims.subject().as_str().to_owned(),
-        name,
+        issuer: issuer.to_owned(),
+        subject: subject.to_owned(),
+        name: name
+            .map(str::to_owned)
+            .or_else(|| email.clone())
+            .unwrap_or_else(|| subject.to_owned()),
         is_admin: settings
             .admin_group
             .as_ref()
@@ -391,4 +417,87 @@ pub fn verify_id_token(
         email,
         groups,
     })
+}
+
+/// The claims of an API bearer token that Sepal reads; the rest are kept
+/// by name for the groups claim.
+#[derive(Debug, Deserialize)]
+struct BearerClaims {
+    iss: String,
+    sub: String,
+    name: Option<String>,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    #[serde(flatten)]
+    other: HashMap<String, serde_json::Value>,
+}
+
+/// The asymmetric algorithms an API token may be signed with (as for ID
+/// tokens): `none` and HMAC are refused, so a public key can never be
+/// used as a shared secret.
+const BEARER_ALGS: [jsonwebtoken::Algorithm; 9] = [
+    jsonwebtoken::Algorithm::RS256,
+    jsonwebtoken::Algorithm::RS384,
+    jsonwebtoken::Algorithm::RS512,
+    jsonwebtoken::Algorithm::PS256,
+    jsonwebtoken::Algorithm::PS384,
+    jsonwebtoken::Algorithm::PS512,
+    jsonwebtoken::Algorithm::ES256,
+    jsonwebtoken::Algorithm::ES384,
+    jsonwebtoken::Algorithm::EdDSA,
+];
+
+/// Validates an API bearer token, as an API gateway's JWT authorizer does:
+/// a JWT signed by one of the provider's keys (by `kid`) with an asymmetric
+/// algorithm, `iss` the provider, `aud` including the API's audience
+/// (SEPAL_API_AUDIENCE: an access token's audience, or the client id for ID
+/// tokens), `exp` in the future and `nbf` in the past (60 s leeway).
+pub fn verify_bearer_token(
+    settings: &AuthSettings,
+    issuer: &IssuerUrl,
+    jwks: &CoreJsonWebKeySet,
+    token: &str,
+) -> Result<User, AuthError> {
+    let refused = |why: String| AuthError::Token(why);
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|err| refused(format!("not a signed JWT: {err}")))?;
+    if !BEARER_ALGS.contains(&header.alg) {
+        return Err(refused(format!(
+            "algorithm {:?} is not accepted",
+            header.alg
+        )));
+    }
+    let kid = header
+        .kid
+        .ok_or_else(|| refused("the token names no key (kid)".into()))?;
+    // openidconnect's key type, read as jsonwebtoken's; keys of a type
+    // jsonwebtoken does not know are skipped.
+    let jwk = jwks
+        .keys()
+        .iter()
+        .filter_map(|key| serde_json::to_value(key).ok())
+        .filter_map(|key| serde_json::from_value::<jsonwebtoken::jwk::Jwk>(key).ok())
+        .find(|key| key.common.key_id.as_deref() == Some(kid.as_str()))
+        .ok_or(AuthError::UnknownKey)?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk)
+        .map_err(|err| refused(format!("the provider's key {kid} is unusable: {err}")))?;
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_issuer(&[issuer.as_str()]);
+    validation.set_audience(&[settings.api_audience.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    let claims = jsonwebtoken::decode::<BearerClaims>(token, &key, &validation)
+        .map_err(|err| refused(err.to_string()))?
+        .claims;
+    user(
+        settings,
+        &claims.iss,
+        &claims.sub,
+        claims.name.as_deref(),
+        claims
+            .email
+            .as_deref()
+            .filter(|_| claims.email_verified == Some(true)),
+        &claims.other,
+    )
 }

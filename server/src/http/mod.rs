@@ -53,6 +53,7 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
     let settings = Arc::new(AuthSettings::from_config(config).map_err(Error::Auth)?);
     let oidc =
         Arc::new(Oidc::new(settings.as_ref().clone()).map_err(|e| Error::Auth(e.to_string()))?);
+    let oidc_for_api = oidc.clone();
     let policy = Arc::new(security::Policy {
         origin: settings.public_url.origin().ascii_serialization(),
         // Sign-out forms end at the provider (or Cognito's logout page).
@@ -133,8 +134,17 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
         ))
         .layer(browser);
 
+    // Bearer tokens only: outside the browser layers, no cookies read.
+    let api = crate::api::routes(
+        oidc_for_api,
+        settings.clone(),
+        services.model.clone(),
+        services.store.clone(),
+    );
+
     Ok(Router::new()
         .route("/healthz", get(healthz))
+        .nest("/api/v1", api)
         .route("/readyz", get(readyz).with_state(services.store.clone()))
         .merge(pages)
         .fallback_service(site)

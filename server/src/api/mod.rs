@@ -1,0 +1,474 @@
+//! The JSON API for scripts and notebooks, under `/api/v1`: the same
+//! predictions and history as the pages, for a bearer token from the same
+//! OpenID provider. It never reads cookies, so it has no CSRF surface.
+//! Errors are RFC 9457 problems; the OpenAPI document is generated from
+//! this code (`/api/v1/openapi.json`).
+
+mod problem;
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use app::{
+    auth::User,
+    model::{InvalidInput, Manifest, Predictor},
+    predictions::server::{keep, new_records, predict_and_store},
+    store::{Cursor, ListQuery, PredictionRecord, Source, Store},
+};
+use axum::{
+    Extension, Json, Router,
+    extract::{DefaultBodyLimit, Path, Query, Request, State},
+    http::{HeaderMap, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::auth::{AuthError, AuthSettings, Oidc};
+pub use problem::{ApiJson, FieldProblem, Problem};
+
+/// The most rows one request may send.
+pub const MAX_BATCH: usize = 1000;
+/// Room for [`MAX_BATCH`] rows of a few features each.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// The longest `Idempotency-Key` accepted.
+const MAX_KEY_LENGTH: usize = 128;
+
+#[derive(Clone)]
+struct Api {
+    oidc: Arc<Oidc>,
+    settings: Arc<AuthSettings>,
+    model: Arc<dyn Predictor>,
+    store: Arc<dyn Store>,
+}
+
+/// The API's routes, to be nested under `/api/v1`.
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    oidc: Arc<Oidc>,
+    settings: Arc<AuthSettings>,
+    predictor: Arc<dyn Predictor>,
+    store: Arc<dyn Store>,
+) -> Router<S> {
+    let api = Api {
+        oidc,
+        settings,
+        model: predictor,
+        store,
+    };
+    let protected = Router::new()
+        .route("/predictions", get(list).post(create))
+        .route("/predictions/{id}", get(read).delete(remove))
+        .route("/model", get(model))
+        .layer(middleware::from_fn_with_state(api.clone(), bearer))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .merge(protected)
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such API route") })
+        .with_state(api)
+}
+
+/// The user of a valid bearer token, into the request's extensions; 401
+/// without a valid token, 403 for a user outside the allowed groups.
+async fn bearer(State(api): State<Api>, mut req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        })
+        .map(|(_, token)| token.trim().to_owned());
+    let Some(token) = token else {
+        return Problem::bearer(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "send `Authorization: Bearer <token>` with a token from Sepal's OpenID provider",
+        )
+        .into_response();
+    };
+    let user = match api.oidc.verify_bearer(&token).await {
+        Ok(user) => user,
+        Err(AuthError::Unavailable(why)) => {
+            tracing::warn!(%why, "cannot check a bearer token");
+            return Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the sign-in provider cannot be reached to check the token; try again shortly",
+            )
+            .into_response();
+        }
+        Err(err) => {
+            tracing::info!(error = %err, "bearer token refused");
+            return Problem::bearer(
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                err.to_string(),
+            )
+            .into_response();
+        }
+    };
+    if !api.settings.allows(&user) {
+        return Problem::bearer(
+            StatusCode::FORBIDDEN,
+            Some("insufficient_scope"),
+            "your account is not in a group allowed to use Sepal",
+        )
+        .into_response();
+    }
+    req.extensions_mut().insert(user);
+    next.run(req).await
+}
+
+/// A stored prediction, as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Prediction {
+    /// A ULID: unique, and ordered by creation time.
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub model: ModelInfo,
+    /// Feature name → value, as given to the model.
+    pub inputs: BTreeMap<String, f32>,
+    /// The most probable class.
+    pub class: String,
+    /// Class name → probability.
+    pub probabilities: BTreeMap<String, f32>,
+    /// Time the model took, in microseconds (a batch's time shared by its rows).
+    pub latency_us: u64,
+    /// `web` or `api`.
+    pub source: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelInfo {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+impl From<PredictionRecord> for Prediction {
+    fn from(r: PredictionRecord) -> Self {
+        Prediction {
+            created_at: r
+                .created_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            id: r.id,
+            model: ModelInfo {
+                name: r.model.name,
+                version: r.model.version,
+                sha256: r.model.sha256,
+            },
+            inputs: r.inputs,
+            class: r.class,
+            probabilities: r.probabilities,
+            latency_us: r.latency_us,
+            source: match r.source {
+                Source::Web => "web",
+                Source::Api => "api",
+            }
+            .to_owned(),
+        }
+    }
+}
+
+/// The predictions a batch made, in the order of its rows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Batch {
+    pub predictions: Vec<Prediction>,
+}
+
+/// What a POST made: one prediction for one object, a batch for an array.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Created {
+    One(Prediction),
+    Many(Batch),
+}
+
+/// One object of feature values (`{"sepal_length": 5.1, …}`), or an array
+/// of up to 1,000 of them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum PredictRequest {
+    #[schema(value_type = Object)]
+    One(BTreeMap<String, Value>),
+    #[schema(value_type = Vec<Object>)]
+    Many(Vec<BTreeMap<String, Value>>),
+}
+
+/// Predicts the class of one row or a batch, and stores each prediction.
+#[utoipa::path(
+    post,
+    path = "/api/v1/predictions",
+    request_body = PredictRequest,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "A retry with the same key returns the first answer and stores nothing new (single objects only)")),
+    responses(
+        (status = 201, description = "Stored: a prediction for one object, a batch (in the order of the rows) for an array", body = Created),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not in an allowed group", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for other input", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, by row and field", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn create(
+    State(api): State<Api>,
+    Extension(user): Extension<User>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PredictRequest>,
+) -> Result<Response, Problem> {
+    let key = idempotency_key(&headers)?;
+    let owner = user.owner();
+    match body {
+        PredictRequest::One(row) => {
+            let record = predict_and_store(
+                api.model.as_ref(),
+                api.store.as_ref(),
+                &owner,
+                &row,
+                Source::Api,
+                key,
+            )
+            .await?;
+            let location = format!("/api/v1/predictions/{}", record.id);
+            Ok((
+                StatusCode::CREATED,
+                [(header::LOCATION, location)],
+                Json(Created::One(record.into())),
+            )
+                .into_response())
+        }
+        PredictRequest::Many(rows) => {
+            if key.is_some() {
+                return Err(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Idempotency-Key is supported for single predictions; send the batch without it",
+                ));
+            }
+            if rows.is_empty() || rows.len() > MAX_BATCH {
+                return Err(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!(
+                        "a batch has 1 to {MAX_BATCH} rows; this one has {}",
+                        rows.len()
+                    ),
+                ));
+            }
+            let manifest = api.model.manifest();
+            let mut features = Vec::with_capacity(rows.len());
+            let mut invalid: Vec<(Option<usize>, InvalidInput)> = Vec::new();
+            for (i, row) in rows.iter().enumerate() {
+                match manifest.validate(row) {
+                    Ok(f) => features.push(f),
+                    Err(e) => invalid.push((Some(i), e)),
+                }
+            }
+            if !invalid.is_empty() {
+                return Err(Problem::invalid(invalid));
+            }
+            let records =
+                new_records(api.model.as_ref(), &owner, &features, Source::Api, |_| None)?;
+            let mut predictions = Vec::with_capacity(records.len());
+            for record in records {
+                predictions.push(Prediction::from(keep(api.store.as_ref(), record).await?));
+            }
+            Ok((
+                StatusCode::CREATED,
+                Json(Created::Many(Batch { predictions })),
+            )
+                .into_response())
+        }
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LENGTH)
+        .map(|k| Some(k.to_owned()))
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                format!("Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"),
+            )
+        })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `next` or `previous` of an earlier page.
+    cursor: Option<String>,
+    /// 1 to 100; 50 when absent.
+    limit: Option<usize>,
+    /// Only predictions of this class.
+    label: Option<String>,
+}
+
+/// A page of the caller's predictions, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PredictionPage {
+    pub predictions: Vec<Prediction>,
+    /// Cursor of the older predictions, if any.
+    pub next: Option<String>,
+    /// Cursor of the newer predictions, if any.
+    pub previous: Option<String>,
+}
+
+/// Lists the caller's predictions, newest first, with keyset cursors.
+#[utoipa::path(
+    get,
+    path = "/api/v1/predictions",
+    params(ListParams),
+    responses(
+        (status = 200, body = PredictionPage),
+        (status = 400, description = "Bad cursor, limit or label", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn list(
+    State(api): State<Api>,
+    Extension(user): Extension<User>,
+    query: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PredictionPage>, Problem> {
+    let Query(params) = query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let cursor = params
+        .cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| c.parse::<Cursor>())
+        .transpose()
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=app::store::MAX_PAGE_SIZE).contains(&limit) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be 1 to {}", app::store::MAX_PAGE_SIZE),
+        ));
+    }
+    let manifest: &Manifest = api.model.manifest();
+    if let Some(label) = &params.label
+        && !manifest.classes.iter().any(|c| &c.name == label)
+    {
+        let names: Vec<&str> = manifest.classes.iter().map(|c| c.name.as_str()).collect();
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("label must be one of: {}", names.join(", ")),
+        ));
+    }
+    let page = api
+        .store
+        .list_predictions(&user.owner(), &ListQuery::new(cursor, limit, params.label))
+        .await?;
+    Ok(Json(PredictionPage {
+        predictions: page.records.into_iter().map(Prediction::from).collect(),
+        next: page.older,
+        previous: page.newer,
+    }))
+}
+
+/// One of the caller's predictions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/predictions/{id}",
+    params(("id" = String, Path, description = "The prediction's id")),
+    responses(
+        (status = 200, body = Prediction),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such prediction of yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn read(
+    State(api): State<Api>,
+    Extension(user): Extension<User>,
+    Path(id): Path<String>,
+) -> Result<Json<Prediction>, Problem> {
+    match api.store.get_prediction(&user.owner(), &id).await? {
+        Some(record) => Ok(Json(record.into())),
+        None => Err(app::error::AppError::NotFound.into()),
+    }
+}
+
+/// Deletes one of the caller's predictions.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/predictions/{id}",
+    params(("id" = String, Path, description = "The prediction's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such prediction of yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn remove(
+    State(api): State<Api>,
+    Extension(user): Extension<User>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    if api.store.delete_prediction(&user.owner(), &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(app::error::AppError::NotFound.into())
+    }
+}
+
+/// The model being served: its manifest (features, bounds, classes, metrics).
+#[utoipa::path(
+    get,
+    path = "/api/v1/model",
+    responses(
+        (status = 200, description = "The model's manifest.json", body = Object),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+async fn model(State(api): State<Api>) -> Json<Manifest> {
+    Json(api.model.manifest().clone())
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sepal API", description = "Iris species predictions and their history, for a bearer token from Sepal's OpenID provider."),
+    paths(create, list, read, remove, model),
+    components(schemas(Prediction, ModelInfo, Batch, Created, PredictionPage, Problem, FieldProblem, PredictRequest)),
+    modifiers(&BearerScheme),
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document of this API.
+async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}

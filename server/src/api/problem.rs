@@ -1,0 +1,171 @@
+//! API errors as RFC 9457 `application/problem+json`, and the JSON body
+//! extractor whose every refusal is one.
+
+use axum::{
+    extract::{FromRequest, Request, rejection::JsonRejection},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::{Serialize, de::DeserializeOwned};
+use utoipa::ToSchema;
+
+use app::{error::AppError, model::InvalidInput, predictions::server::PredictError};
+
+/// An error answer: what went wrong, for people and for programs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status says what kind of problem it is.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// For invalid input: every problem, by row (in a batch) and field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+    /// Set as `WWW-Authenticate` on 401 and 403 answers (RFC 6750).
+    #[serde(skip)]
+    pub challenge: Option<String>,
+}
+
+/// One refused field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// Position of the row in a batch; absent for a single object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+    pub field: String,
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            challenge: None,
+        }
+    }
+
+    /// 401 or 403 with the `WWW-Authenticate` challenge RFC 6750 asks for.
+    pub fn bearer(status: StatusCode, error: Option<&str>, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        // A quoted header value: visible ASCII and spaces, no quotes.
+        let description: String = detail
+            .chars()
+            .map(|c| if c == '"' || c == '\\' { '\'' } else { c })
+            .filter(|c| c.is_ascii_graphic() || *c == ' ')
+            .collect();
+        let challenge = match error {
+            None => "Bearer realm=\"sepal\"".to_owned(),
+            Some(error) => format!(
+                "Bearer realm=\"sepal\", error=\"{error}\", error_description=\"{description}\""
+            ),
+        };
+        Problem {
+            challenge: Some(challenge),
+            ..Problem::new(status, detail)
+        }
+    }
+
+    /// 422 naming every invalid field of the rows (`row` is `Some` in a batch).
+    pub fn invalid(problems: impl IntoIterator<Item = (Option<usize>, InvalidInput)>) -> Self {
+        let errors = problems
+            .into_iter()
+            .flat_map(|(row, invalid)| {
+                invalid.0.into_iter().map(move |e| FieldProblem {
+                    row,
+                    detail: format!("{} {}", e.label, e.problem),
+                    field: e.field,
+                })
+            })
+            .collect();
+        Problem {
+            errors,
+            ..Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the input is not valid; see `errors` (nothing was stored)",
+            )
+        }
+    }
+}
+
+impl From<AppError> for Problem {
+    fn from(err: AppError) -> Self {
+        Problem::new(err.status_code(), err.to_string())
+    }
+}
+
+impl From<PredictError> for Problem {
+    fn from(err: PredictError) -> Self {
+        match err {
+            PredictError::Invalid(invalid) => Problem::invalid([(None, invalid)]),
+            PredictError::KeyReused => Problem::new(StatusCode::CONFLICT, err.to_string()),
+            PredictError::App(err) => err.into(),
+        }
+    }
+}
+
+impl From<app::store::StoreError> for Problem {
+    fn from(err: app::store::StoreError) -> Self {
+        AppError::from(err).into()
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(&self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(challenge) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+/// A JSON body whose refusals are problems: 415 without a JSON content
+/// type, 413 over the size limit, 400 for malformed JSON or the wrong shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_problem(&rejection)),
+        }
+    }
+}
+
+fn json_problem(rejection: &JsonRejection) -> Problem {
+    let status = match rejection {
+        JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        // Too large a body is a 413; anything else unreadable, a 400.
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let detail = match status {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "send the body as JSON, with `Content-Type: application/json`".to_owned()
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => format!(
+            "the body is larger than {} bytes; send at most {} rows per request",
+            super::MAX_BODY_BYTES,
+            super::MAX_BATCH
+        ),
+        _ => format!(
+            "the body is not valid JSON of the expected shape: {}",
+            rejection.body_text()
+        ),
+    };
+    Problem::new(status, detail)
+}

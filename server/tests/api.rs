@@ -1,0 +1,449 @@
+//! The JSON API over HTTP with real tokens: ID tokens the local OpenID
+//! provider issued at a real sign-in. Forged and malformed tokens are in
+//! `id_token.rs`; here, what each route does for the right user, the wrong
+//! user, no user, and bad input of every kind.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::web::{Browser, Sepal, sepal};
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+
+/// An ID token of `user` from the local provider, got as the README says:
+/// `scripts/api-token.sh` runs the code flow with PKCE in curl.
+async fn token(sepal: &Sepal, user: &str) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/api-token.sh");
+    let output = tokio::process::Command::new("bash")
+        .arg(script)
+        .arg(user)
+        .env("SEPAL_PUBLIC_URL", &sepal.url)
+        .env("SEPAL_OIDC_ISSUER", &sepal.provider.issuer)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+fn setosa() -> Value {
+    json!({ "sepal_length": 5.0, "sepal_width": 3.4, "petal_length": 1.5, "petal_width": 0.2 })
+}
+
+fn virginica() -> Value {
+    json!({ "sepal_length": 6.8, "sepal_width": 3.0, "petal_length": 5.5, "petal_width": 2.1 })
+}
+
+struct Client<'a> {
+    sepal: &'a Sepal,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl<'a> Client<'a> {
+    fn new(sepal: &'a Sepal, token: Option<String>) -> Self {
+        Client {
+            sepal,
+            http: reqwest::Client::new(),
+            token,
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.sepal.url));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        if status.is_client_error() || status.is_server_error() {
+            assert_eq!(
+                headers[header::CONTENT_TYPE],
+                "application/problem+json",
+                "{text}"
+            );
+            assert_eq!(body["status"], status.as_u16(), "{text}");
+        }
+        (status, headers, body)
+    }
+
+    async fn post(&self, body: &Value) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        self.send(self.request(Method::POST, "/predictions").json(body))
+            .await
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let (status, _, body) = self.send(self.request(Method::GET, path)).await;
+        (status, body)
+    }
+
+    async fn count(&self) -> usize {
+        let (status, page) = self.get("/predictions?limit=100").await;
+        assert_eq!(status, StatusCode::OK);
+        page["predictions"].as_array().unwrap().len()
+    }
+}
+
+#[tokio::test]
+async fn every_route_needs_a_valid_bearer_token_and_reads_no_cookies() {
+    let sepal = sepal(&[]).await;
+    let routes = [
+        (Method::GET, "/predictions"),
+        (Method::POST, "/predictions"),
+        (Method::GET, "/predictions/01J0000000000000000000000A"),
+        (Method::DELETE, "/predictions/01J0000000000000000000000A"),
+        (Method::GET, "/model"),
+    ];
+    let nobody = Client::new(&sepal, None);
+    let forged = Client::new(&sepal, Some("not.a.token".into()));
+    // A signed-in browser's cookie is no credential here.
+    let browser = Browser::new();
+    browser.sign_in(&sepal, "alice").await;
+    for (method, path) in routes {
+        let (status, headers, _) = nobody
+            .send(nobody.request(method.clone(), path).json(&setosa()))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer realm=\"sepal\"");
+
+        let (status, headers, _) = forged.send(forged.request(method.clone(), path)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        let challenge = headers[header::WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(
+            challenge.starts_with("Bearer realm=\"sepal\", error=\"invalid_token\""),
+            "{challenge}"
+        );
+
+        let response = browser
+            .client
+            .request(method.clone(), format!("{}/api/v1{path}", sepal.url))
+            .header(header::ORIGIN, &sepal.url)
+            .json(&setosa())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "cookie only: {method} {path}"
+        );
+    }
+
+    // Outside the allowed groups: 403.
+    let mallory = Client::new(&sepal, Some(token(&sepal, "mallory").await));
+    let (status, headers, _) = mallory.post(&setosa()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        headers[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+
+    // The OpenAPI document is public.
+    let (status, doc) = nobody.get("/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/v1/predictions",
+        "/api/v1/predictions/{id}",
+        "/api/v1/model",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+}
+
+#[tokio::test]
+async fn a_token_for_another_audience_is_refused() {
+    let sepal = sepal(&["--api-audience", "some-other-api"]).await;
+    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let (status, headers, body) = alice.post(&setosa()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        headers[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+}
+
+#[tokio::test]
+async fn predictions_are_made_listed_read_and_deleted_by_their_owner_only() {
+    let sepal = sepal(&[]).await;
+    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let bob = Client::new(&sepal, Some(token(&sepal, "bob").await));
+
+    let (status, headers, made) = alice.post(&virginica()).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        headers[header::LOCATION],
+        format!("/api/v1/predictions/{id}")
+    );
+    assert_eq!(made["class"], "virginica");
+    assert_eq!(made["source"], "api");
+    assert_eq!(made["model"]["name"], "iris");
+    assert_eq!(made["inputs"]["petal_length"], 5.5);
+    let total: f64 = made["probabilities"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-5);
+
+    let (status, read) = alice.get(&format!("/predictions/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read, made);
+    alice.post(&setosa()).await;
+    let (_, page) = alice.get("/predictions").await;
+    let ids: Vec<&str> = page["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[1], id, "newest first");
+    let (_, only) = alice.get("/predictions?label=virginica").await;
+    assert_eq!(only["predictions"].as_array().unwrap().len(), 1);
+    let (_, first) = alice.get("/predictions?limit=1").await;
+    let (_, second) = alice
+        .get(&format!(
+            "/predictions?limit=1&cursor={}",
+            first["next"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(second["predictions"][0]["id"], id);
+    assert_eq!(second["next"], Value::Null);
+
+    // Bob sees none of it, and cannot delete it.
+    assert_eq!(
+        bob.get(&format!("/predictions/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _, _) = bob
+        .send(bob.request(Method::DELETE, &format!("/predictions/{id}")))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(bob.count().await, 0);
+
+    let (status, _, _) = alice
+        .send(alice.request(Method::DELETE, &format!("/predictions/{id}")))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        alice.get(&format!("/predictions/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(alice.count().await, 1);
+
+    let (status, model) = alice.get("/model").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(model["name"], "iris");
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_idempotency_key_stores_nothing_new() {
+    let sepal = sepal(&[]).await;
+    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let post = |body: Value, key: &'static str| {
+        let request = alice
+            .request(Method::POST, "/predictions")
+            .header("Idempotency-Key", key)
+            .json(&body);
+        alice.send(request)
+    };
+    let (status, _, first) = post(setosa(), "order-42").await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, again) = post(setosa(), "order-42").await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(again, first);
+    assert_eq!(alice.count().await, 1);
+
+    let (status, _, problem) = post(virginica(), "order-42").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(alice.count().await, 1);
+
+    // Keys are per user: bob's "order-42" is his own.
+    let bob = Client::new(&sepal, Some(token(&sepal, "bob").await));
+    let request = bob
+        .request(Method::POST, "/predictions")
+        .header("Idempotency-Key", "order-42")
+        .json(&virginica());
+    let (status, _, bobs) = bob.send(request).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(bobs["id"], first["id"]);
+}
+
+#[tokio::test]
+async fn a_batch_is_predicted_in_order_and_all_or_nothing() {
+    let sepal = sepal(&[]).await;
+    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let versicolor =
+        json!({ "sepal_length": 5.7, "sepal_width": 2.8, "petal_length": 4.1, "petal_width": 1.3 });
+    let (status, _, batch) = alice
+        .post(&json!([setosa(), versicolor, virginica()]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{batch}");
+    let classes: Vec<&str> = batch["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(classes, ["setosa", "versicolor", "virginica"]);
+    assert_eq!(alice.count().await, 3);
+
+    let mut bad = virginica();
+    bad["petal_width"] = json!(-1);
+    let (status, _, problem) = alice
+        .post(&json!([setosa(), bad, { "colour": "blue" }]))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = problem["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["row"] == 1 && e["field"] == "petal_width"),
+        "{problem}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["row"] == 2 && e["field"] == "colour"),
+        "{problem}"
+    );
+    assert!(!errors.iter().any(|e| e["row"] == 0));
+    assert_eq!(
+        alice.count().await,
+        3,
+        "nothing of an invalid batch is stored"
+    );
+
+    let too_many = Value::Array(vec![setosa(); 1001]);
+    assert_eq!(
+        alice.post(&too_many).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        alice.post(&json!([])).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let with_key = alice
+        .request(Method::POST, "/predictions")
+        .header("Idempotency-Key", "k")
+        .json(&json!([setosa()]));
+    assert_eq!(
+        alice.send(with_key).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(alice.count().await, 3);
+}
+
+#[tokio::test]
+async fn bad_input_of_every_kind_is_a_clear_4xx_and_changes_nothing() {
+    let sepal = sepal(&[]).await;
+    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let raw = |body: &'static str, content_type: &'static str| {
+        alice
+            .request(Method::POST, "/predictions")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body)
+    };
+    let cases = [
+        (
+            "malformed JSON",
+            raw("{\"sepal_length\": ", "application/json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "not JSON",
+            raw("sepal_length=5", "application/x-www-form-urlencoded"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "no content type",
+            alice.request(Method::POST, "/predictions").body("{}"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "a number",
+            raw("42", "application/json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "a string",
+            raw("\"iris\"", "application/json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "too large",
+            alice
+                .request(Method::POST, "/predictions")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(format!("[{}]", vec![setosa().to_string(); 4000].join(","))),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+    for (why, request, expected) in cases {
+        let (status, _, problem) = alice.send(request).await;
+        assert_eq!(status, expected, "{why}: {problem}");
+        assert!(!problem["detail"].as_str().unwrap().is_empty(), "{why}");
+    }
+
+    let mut invalid = setosa();
+    invalid["sepal_length"] = json!("five");
+    invalid["petal_width"] = json!(1e9);
+    invalid.as_object_mut().unwrap().remove("sepal_width");
+    invalid["colour"] = json!("blue");
+    let (status, _, problem) = alice.post(&invalid).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for field in ["sepal_length", "sepal_width", "petal_width", "colour"] {
+        assert!(fields.contains(&field), "{field} named in {problem}");
+    }
+
+    for (query, why) in [
+        ("cursor=zzz", "bad cursor"),
+        ("limit=0", "limit 0"),
+        ("limit=101", "limit 101"),
+        ("limit=x", "limit not a number"),
+        ("label=rose", "unknown label"),
+    ] {
+        let (status, problem) = alice.get(&format!("/predictions?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{why}: {problem}");
+    }
+    let long_key = "k".repeat(200);
+    let request = alice
+        .request(Method::POST, "/predictions")
+        .header("Idempotency-Key", long_key)
+        .json(&setosa());
+    assert_eq!(alice.send(request).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(alice.get("/nowhere").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(alice.count().await, 0);
+}
