@@ -5,7 +5,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::{
     model::Manifest,
     pages::{
-        ErrorCard,
+        Loaded,
         result::{Probabilities, ScatterPlot, Time, class_label, percent},
     },
     predictions::{DeleteHistory, DeletePrediction, HistoryPage, load_history, load_prediction},
@@ -26,14 +26,7 @@ pub fn HistoryPage() -> impl IntoView {
     );
     view! {
         <Title text="Your history" />
-        <Suspense fallback=|| view! { <p class="card">"Loading your history…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(data) => history_view(data).into_any(),
-                    Err(error) => view! { <ErrorCard error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data render=history_view />
     }
 }
 
@@ -188,14 +181,7 @@ pub fn RecordPage() -> impl IntoView {
     );
     view! {
         <Title text="Prediction" />
-        <Suspense fallback=|| view! { <p class="card">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok((record, manifest)) => record_view(record, manifest).into_any(),
-                    Err(error) => view! { <ErrorCard error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data render=|(record, manifest)| record_view(record, manifest) />
     }
 }
 
@@ -241,22 +227,19 @@ pub fn DeleteAllPage() -> impl IntoView {
     let data = Resource::new_blocking(|| (), |()| load_history(None, None));
     view! {
         <Title text="Delete all predictions" />
-        <Suspense fallback=|| view! { <p class="card">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(data) => view! {
-                        <section class="card" aria-labelledby="delete-title">
-                            <h1 id="delete-title">"Delete all predictions?"</h1>
-                            <p>{format!("All {} of your predictions will be deleted. This cannot be undone.", data.total)}</p>
-                            <form method="post" action=DeleteHistory::url() class="actions">
-                                <button type="submit" class="danger">"Delete all"</button>
-                                <a href="/history">"Cancel"</a>
-                            </form>
-                        </section>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorCard error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data render=delete_all_view />
+    }
+}
+
+fn delete_all_view(data: HistoryPage) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="delete-title">
+            <h1 id="delete-title">"Delete all predictions?"</h1>
+            <p>{format!("All {} of your predictions will be deleted. This cannot be undone.", data.total)}</p>
+            <form method="post" action=DeleteHistory::url() class="actions">
+                <button type="submit" class="danger">"Delete all"</button>
+                <a href="/history">"Cancel"</a>
+            </form>
+        </section>
     }
 }

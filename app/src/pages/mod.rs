@@ -8,8 +8,33 @@ pub mod result;
 pub mod sign_in;
 
 use leptos::prelude::*;
+use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::AppError;
+
+/// A page's data once loaded, shown by `render`, or the error card. The
+/// routes render `SsrMode::Async`, so the server sends the finished page.
+#[component]
+pub fn Loaded<T, V, F>(data: Resource<Result<T, AppError>>, render: F) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    V: IntoView + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+{
+    view! {
+        <Suspense fallback=|| view! { <p class="card">"Loading…"</p> }>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(data) => render(data).into_any(),
+                        Err(error) => view! { <ErrorCard error /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
 
 /// A page whose data could not be loaded: what happened, with the HTTP
 /// status that says so, and what to do next.

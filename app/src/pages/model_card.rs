@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::{model::Manifest, pages::ErrorCard, predictions::load_manifest};
+use crate::{model::Manifest, pages::Loaded, predictions::load_manifest};
 
 /// `/model`: the model card, from the manifest of the model being served.
 #[component]
@@ -9,14 +9,7 @@ pub fn ModelPage() -> impl IntoView {
     let data = Resource::new_blocking(|| (), |()| load_manifest());
     view! {
         <Title text="The model" />
-        <Suspense fallback=|| view! { <p class="card">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(manifest) => model_card(manifest).into_any(),
-                    Err(error) => view! { <ErrorCard error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data render=model_card />
     }
 }
 

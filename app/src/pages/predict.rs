@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     model::{FieldError, Manifest},
-    pages::{ErrorCard, result::ResultCard},
+    pages::{Loaded, result::ResultCard},
     predictions::{Predict, PredictForm, load_predict_form},
 };
 
@@ -29,14 +29,7 @@ pub fn PredictPage() -> impl IntoView {
     );
     view! {
         <Title text="Predict" />
-        <Suspense fallback=|| view! { <p class="card">"Loading the form…"</p> }>
-            {move || Suspend::new(async move {
-                match form.await {
-                    Ok(form) => form_and_result(form).into_any(),
-                    Err(error) => view! { <ErrorCard error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=form render=form_and_result />
     }
 }
 
