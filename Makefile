@@ -12,7 +12,7 @@ CLIPPY := cargo clippy --all-targets --locked
 SSR := -p app -p server --features app/ssr
 HYDRATE := -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown
 
-.PHONY: dev test tools-dev tools-test lint unit test-venv release e2e venv model bench store-bench render-bench
+.PHONY: dev test tools-dev tools-test lint unit test-venv release e2e venv model bench store-bench render-bench load-bench
 
 dev: tools-dev
 	scripts/dev.sh
@@ -69,6 +69,11 @@ bench: venv
 # Render time of /predict and /history under wrk (Debian's), on the release build.
 render-bench: release
 	scripts/render-bench.sh
+
+# The API under load, against the Python stack it replaces (bench/load.sh).
+load-bench: release venv
+	$(MODEL_VENV)/bin/pip install --quiet -r bench/requirements.txt
+	bench/load.sh
 
 # Store benchmarks on SQLite and DynamoDB Local (seeds 1,000,000 records: minutes).
 store-bench:

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `make load-bench`: authenticated single predictions with persistence under
+# wrk on loopback, against Sepal (release build, SQLite) and, in the same run,
+# against the cloud recipe's Python handler (bench/api_replica.py: FastAPI +
+# scikit-learn under uvicorn, 2 workers, SQLite). Both check the same kind of
+# token from the local OpenID provider. Prints wrk's latency distribution and
+# requests/s, the server's CPU time and RSS, and the number of records stored
+# against the number of 2xx answers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=${SEPAL_BENCH_DURATION:-20s}
+connections=${SEPAL_BENCH_CONNECTIONS:-64}
+oidc_port=4400
+sepal=http://127.0.0.1:3400
+replica=http://127.0.0.1:8400
+python=target/model-venv/bin/python
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+test -x target/release/sepal || { echo "run make release first" >&2; exit 1; }
+
+wait_for() { for _ in $(seq 150); do curl -s -o /dev/null "$1" && return; sleep 0.2; done; echo "$1 did not come up" >&2; exit 1; }
+
+OIDC_PORT=$oidc_port OIDC_KEY_FILE="$work/keys.json" OIDC_APP_URLS=$sepal \
+  node end2end/oidc/provider.mjs >"$work/oidc.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$oidc_port/.well-known/openid-configuration"
+LEPTOS_SITE_ADDR=127.0.0.1:3400 LEPTOS_SITE_ROOT=target/site SEPAL_MODEL_DIR=models/iris \
+  SEPAL_STORE="sqlite://$work/sepal.db" SEPAL_PUBLIC_URL=$sepal \
+  SEPAL_OIDC_ISSUER=http://127.0.0.1:$oidc_port SEPAL_LOG=warn \
+  target/release/sepal >"$work/sepal.log" 2>&1 &
+pids+=($!)
+sepal_pid=$!
+REPLICA_ISSUER=http://127.0.0.1:$oidc_port REPLICA_DB="$work/replica.db" \
+  "$python" -m uvicorn --app-dir bench api_replica:app --host 127.0.0.1 --port 8400 \
+  --workers 2 --log-level warning >"$work/replica.log" 2>&1 &
+pids+=($!)
+replica_pid=$!
+wait_for "$sepal/healthz"
+wait_for "$replica/docs"
+
+token=$(SEPAL_PUBLIC_URL=$sepal SEPAL_OIDC_ISSUER=http://127.0.0.1:$oidc_port scripts/api-token.sh alice)
+cat >"$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"sepal_length": 6.1, "sepal_width": 2.9, "petal_length": 4.7, "petal_width": 1.4}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+LUA
+
+# CPU seconds (user + system) of a process and its children, and RSS in MB.
+cpu() { ps -o cputimes= --ppid "$1" -p "$1" | awk '{ s += $1 } END { print s }'; }
+rss() { ps -o rss= --ppid "$1" -p "$1" | awk '{ s += $1 } END { printf "%.0f", s / 1024 }'; }
+
+run() {
+  local name=$1 url=$2 pid=$3 db=$4
+  # One request first, so both have loaded their model and keys.
+  curl -sf -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"sepal_length": 6.1, "sepal_width": 2.9, "petal_length": 4.7, "petal_width": 1.4}' "$url/api/v1/predictions"
+  local before=$(cpu "$pid")
+  echo "== $name: wrk -t2 -c$connections -d$duration --latency, POST $url/api/v1/predictions"
+  TOKEN=$token wrk -t2 -c"$connections" -d"$duration" --latency -s "$work/post.lua" \
+    "$url/api/v1/predictions" >"$work/$name.txt"
+  sed -n '/Latency Distribution/,$p' "$work/$name.txt"
+  local after=$(cpu "$pid")
+  local total=$(awk '/requests in/ { print $1 }' "$work/$name.txt")
+  local failed=$(awk '/Non-2xx/ { print $5 }' "$work/$name.txt")
+  local stored=$(sqlite3 "$db" 'SELECT count(*) FROM predictions')
+  echo "CPU: $((after - before)) s over $duration; RSS after: $(rss "$pid") MB"
+  # +1: the warm-up request.
+  echo "2xx answers: $((total - ${failed:-0} + 1)); records stored: $stored"
+}
+
+run sepal "$sepal" "$sepal_pid" "$work/sepal.db"
+run replica "$replica" "$replica_pid" "$work/replica.db"
