@@ -15,35 +15,15 @@ oidc_port=4400
 sepal=http://127.0.0.1:3400
 replica=http://127.0.0.1:8400
 python=target/model-venv/bin/python
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-test -x target/release/sepal || { echo "run make release first" >&2; exit 1; }
-
-wait_for() { for _ in $(seq 150); do curl -s -o /dev/null "$1" && return; sleep 0.2; done; echo "$1 did not come up" >&2; exit 1; }
-
-OIDC_PORT=$oidc_port OIDC_KEY_FILE="$work/keys.json" OIDC_APP_URLS=$sepal \
-  node end2end/oidc/provider.mjs >"$work/oidc.log" 2>&1 &
-pids+=($!)
-wait_for "http://127.0.0.1:$oidc_port/.well-known/openid-configuration"
-LEPTOS_SITE_ADDR=127.0.0.1:3400 LEPTOS_SITE_ROOT=target/site SEPAL_MODEL_DIR=models/iris \
-  SEPAL_STORE="sqlite://$work/sepal.db" SEPAL_PUBLIC_URL=$sepal \
-  SEPAL_OIDC_ISSUER=http://127.0.0.1:$oidc_port SEPAL_LOG=warn \
-  target/release/sepal >"$work/sepal.log" 2>&1 &
-pids+=($!)
-sepal_pid=$!
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
+start_provider "$oidc_port" "$sepal"
+start_sepal 3400 "$oidc_port"
 REPLICA_ISSUER=http://127.0.0.1:$oidc_port REPLICA_DB="$work/replica.db" \
   "$python" -m uvicorn --app-dir bench api_replica:app --host 127.0.0.1 --port 8400 \
   --workers 2 --log-level warning >"$work/replica.log" 2>&1 &
 pids+=($!)
 replica_pid=$!
-wait_for "$sepal/healthz"
 wait_for "$replica/docs"
 
 token=$(SEPAL_PUBLIC_URL=$sepal SEPAL_OIDC_ISSUER=http://127.0.0.1:$oidc_port scripts/api-token.sh alice)

@@ -16,29 +16,10 @@ connections=${SEPAL_BENCH_CONNECTIONS:-16}
 # One connection shows the time a page takes; more show the throughput.
 threads_for() { if (($1 == 1)); then echo 1; else echo 2; fi; }
 base=http://127.0.0.1:$app_port
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-test -x target/release/sepal || { echo "run make release first" >&2; exit 1; }
-
-OIDC_PORT=$oidc_port OIDC_KEY_FILE="$work/keys.json" OIDC_APP_URLS=$base \
-  node end2end/oidc/provider.mjs >"$work/oidc.log" 2>&1 &
-pids+=($!)
-LEPTOS_SITE_ADDR=127.0.0.1:$app_port LEPTOS_SITE_ROOT=target/site SEPAL_MODEL_DIR=models/iris \
-  SEPAL_STORE="sqlite://$work/sepal.db" SEPAL_PUBLIC_URL=$base \
-  SEPAL_OIDC_ISSUER=http://127.0.0.1:$oidc_port SEPAL_LOG=warn \
-  target/release/sepal >"$work/sepal.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do
-  curl -sf "$base/healthz" >/dev/null && curl -sf "http://127.0.0.1:$oidc_port/.well-known/openid-configuration" >/dev/null && break
-  sleep 0.2
-done
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
+start_provider "$oidc_port" "$base"
+start_sepal "$app_port" "$oidc_port"
 
 # Sign in as alice through the provider's form, keeping cookies in a jar.
 jar=$work/cookies

@@ -1,0 +1,41 @@
+# Sourced by the load benchmarks (scripts/render-bench.sh, bench/load.sh):
+# a scratch folder, background processes stopped on exit, the tools they
+# need, and the local OpenID provider and Sepal's release build on loopback.
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+test -x target/release/sepal || { echo "run make release first" >&2; exit 1; }
+
+# Waits until URL answers (any status), for at most 30 s.
+wait_for() {
+  for _ in $(seq 150); do curl -s -o /dev/null "$1" && return; sleep 0.2; done
+  echo "$1 did not come up" >&2
+  exit 1
+}
+
+# start_provider PORT APP_URL: the local provider, for Sepal at APP_URL.
+start_provider() {
+  OIDC_PORT=$1 OIDC_KEY_FILE="$work/keys.json" OIDC_APP_URLS=$2 \
+    node end2end/oidc/provider.mjs >"$work/oidc.log" 2>&1 &
+  pids+=($!)
+  wait_for "http://127.0.0.1:$1/.well-known/openid-configuration"
+}
+
+# start_sepal PORT OIDC_PORT: the release build with a fresh SQLite store;
+# sets sepal_pid.
+start_sepal() {
+  LEPTOS_SITE_ADDR=127.0.0.1:$1 LEPTOS_SITE_ROOT=target/site SEPAL_MODEL_DIR=models/iris \
+    SEPAL_STORE="sqlite://$work/sepal.db" SEPAL_PUBLIC_URL=http://127.0.0.1:$1 \
+    SEPAL_OIDC_ISSUER=http://127.0.0.1:$2 SEPAL_LOG=warn \
+    target/release/sepal >"$work/sepal.log" 2>&1 &
+  sepal_pid=$!
+  pids+=("$sepal_pid")
+  wait_for "http://127.0.0.1:$1/healthz"
+}
