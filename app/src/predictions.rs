@@ -33,20 +33,23 @@ pub struct PredictForm {
 /// so a form sent back with a mistake shows what is wrong with it.
 #[server(prefix = "/fn", endpoint = "predict_form")]
 pub async fn load_predict_form(query: BTreeMap<String, String>) -> Result<PredictForm, AppError> {
-    let manifest = server::predictor()?.manifest().clone();
     let user = server::signed_in()?;
+    let manifest = server::predictor()?.manifest().clone();
     if let Some(id) = query.get("result") {
-        let record = server::store()?.get_prediction(&user.owner(), id).await?;
+        let record = server::store()?
+            .get_prediction(&user.owner(), id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let values = record
+            .inputs
             .iter()
-            .flat_map(|r| &r.inputs)
             .map(|(name, value)| (name.clone(), value.to_string()))
             .collect();
         return Ok(PredictForm {
             manifest,
             values,
             errors: Vec::new(),
-            result: Some(record.ok_or(AppError::NotFound)?),
+            result: Some(record),
         });
     }
     let values: BTreeMap<String, String> = query

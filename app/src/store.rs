@@ -17,6 +17,16 @@ pub enum Source {
     Api,
 }
 
+impl Source {
+    /// The name records carry, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Web => "web",
+            Source::Api => "api",
+        }
+    }
+}
+
 /// The model that made a prediction, as its manifest names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelRef {

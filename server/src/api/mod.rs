@@ -166,11 +166,7 @@ impl From<PredictionRecord> for Prediction {
             class: r.class,
             probabilities: r.probabilities,
             latency_us: r.latency_us,
-            source: match r.source {
-                Source::Web => "web",
-                Source::Api => "api",
-            }
-            .to_owned(),
+            source: r.source.as_str().to_owned(),
         }
     }
 }

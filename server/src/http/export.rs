@@ -164,10 +164,6 @@ impl Columns {
                 .created_at
                 .format(&time::format_description::well_known::Rfc3339)
                 .map_err(io::Error::other)?;
-            let source = match r.source {
-                app::store::Source::Web => "web",
-                app::store::Source::Api => "api",
-            };
             out.write_record(
                 [r.id.clone(), created_at, r.class.clone()]
                     .into_iter()
@@ -178,7 +174,7 @@ impl Columns {
                         r.model.version.clone(),
                         r.model.sha256.clone(),
                         r.latency_us.to_string(),
-                        source.to_owned(),
+                        r.source.as_str().to_owned(),
                     ]),
             )?;
         }
