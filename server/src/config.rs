@@ -127,6 +127,37 @@ pub struct Config {
     #[arg(long, env = "SEPAL_API_AUDIENCE")]
     pub api_audience: Option<String>,
 
+    /// Origins whose pages may call the JSON API from a browser (CORS),
+    /// comma-separated, e.g. `https://notebooks.example.org`. Empty (the
+    /// default): no CORS headers, so only scripts and same-origin pages can.
+    #[arg(
+        long,
+        env = "SEPAL_API_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub api_cors_origins: Vec<String>,
+
+    /// Requests per second one client address may make, on average
+    /// (health checks excepted; 0: no limit).
+    #[arg(long, env = "SEPAL_RATE_LIMIT_PER_IP", default_value_t = 50)]
+    pub rate_limit_per_ip: u32,
+
+    /// Requests per second one signed-in user may make, on average, pages
+    /// and API together (0: no limit).
+    #[arg(long, env = "SEPAL_RATE_LIMIT_PER_USER", default_value_t = 20)]
+    pub rate_limit_per_user: u32,
+
+    /// Requests a client address or a user may send at once above the average.
+    #[arg(long, env = "SEPAL_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+
+    /// Key the per-address limit on the last `X-Forwarded-For` address (set
+    /// it only behind a reverse proxy that appends it; otherwise clients
+    /// could pick their own address).
+    #[arg(long, env = "SEPAL_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
     /// A session ends after this many minutes without a request.
     #[arg(long, env = "SEPAL_SESSION_IDLE_MINUTES", default_value_t = 30)]
     pub session_idle_minutes: u64,

@@ -30,6 +30,8 @@ pub enum Error {
     Model(#[from] inference::ModelError),
     #[error("invalid sign-in settings: {0}")]
     Auth(String),
+    #[error("invalid CORS origin in SEPAL_API_CORS_ORIGINS: {0}")]
+    CorsOrigin(String),
     #[error("cannot open the store (SEPAL_STORE): {0}")]
     Store(#[from] app::store::StoreError),
     #[error(
@@ -70,6 +72,8 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     // The bound address, not the configured one: port 0 picks a free port.
     let addr = listener.local_addr().map_err(Error::Serve)?;
     tracing::info!(%addr, "Sepal is listening on http://{addr}");
+    // The peer address keys the per-address rate limit.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -445,5 +445,196 @@ async fn bad_input_of_every_kind_is_a_clear_4xx_and_changes_nothing() {
         .json(&setosa());
     assert_eq!(alice.send(request).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(alice.get("/nowhere").await.0, StatusCode::NOT_FOUND);
+    let put = alice.request(Method::PUT, "/predictions").json(&setosa());
+    assert_eq!(alice.send(put).await.0, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(alice.count().await, 0);
+}
+
+/// Seconds in a 429's `Retry-After`.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> u64 {
+    headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_user_is_rate_limited_on_their_own_and_a_refused_request_stores_nothing() {
+    let sepal = sepal(&[
+        "--rate-limit-per-ip",
+        "0",
+        "--rate-limit-per-user",
+        "1",
+        "--rate-limit-burst",
+        "3",
+    ])
+    .await;
+    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let bob = Client::new(&sepal, Some(token(&sepal, "bob").await));
+    for _ in 0..3 {
+        assert_eq!(alice.post(&setosa()).await.0, StatusCode::CREATED);
+    }
+    let (status, headers, problem) = alice.post(&setosa()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("your account"),
+        "{problem}"
+    );
+    let wait = retry_after(&headers);
+    assert!((1..=2).contains(&wait), "Retry-After: {wait}");
+    // Another user is not held back by Alice's requests.
+    assert_eq!(bob.get("/model").await.0, StatusCode::OK);
+
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    assert_eq!(alice.count().await, 3);
+}
+
+#[tokio::test]
+async fn each_address_is_rate_limited_on_its_own_before_any_token_is_checked() {
+    let sepal = sepal(&["--rate-limit-per-ip", "1", "--rate-limit-burst", "2"]).await;
+    let from = |ip: &str| {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    let (first, second) = (from("127.0.0.1"), from("127.0.0.2"));
+    let model = format!("{}/api/v1/model", sepal.url);
+    for _ in 0..2 {
+        let response = first.get(&model).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = first.get(&model).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        refused.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    assert!(retry_after(refused.headers()) >= 1);
+    // Pages too: each sign-in start would otherwise write a session.
+    let login = first
+        .get(format!("{}/auth/login", sepal.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(login.headers().contains_key(header::RETRY_AFTER));
+    assert!(login.headers().get(header::SET_COOKIE).is_none());
+    // Health checks are not limited; another address is not held back.
+    let health = first.get(format!("{}/healthz", sepal.url)).send().await;
+    assert_eq!(health.unwrap().status(), StatusCode::OK);
+    let other = second.get(&model).send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    let statuses = |sepal: &Sepal, forwarded: &[&'static str]| {
+        let url = format!("{}/api/v1/model", sepal.url);
+        let forwarded = forwarded.to_vec();
+        async move {
+            let client = reqwest::Client::new();
+            let mut statuses = Vec::new();
+            for header in forwarded {
+                let response = client
+                    .get(&url)
+                    .header("x-forwarded-for", header)
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(response.status().as_u16());
+            }
+            statuses
+        }
+    };
+    let limits = ["--rate-limit-per-ip", "1", "--rate-limit-burst", "1"];
+    // Without a proxy, a client cannot pick a new address per request.
+    let direct = sepal(&limits).await;
+    assert_eq!(
+        statuses(&direct, &["10.0.0.1", "10.0.0.2"]).await,
+        [401, 429]
+    );
+    // Behind one, the address the proxy appended (the last) is the key;
+    // what the client put before it is ignored.
+    let proxied = sepal(&[&limits[..], &["--trust-forwarded-for"]].concat()).await;
+    assert_eq!(
+        statuses(
+            &proxied,
+            &[
+                "1.2.3.4, 10.0.0.1",
+                "1.2.3.4, 10.0.0.2",
+                "9.9.9.9, 10.0.0.1"
+            ]
+        )
+        .await,
+        [401, 401, 429]
+    );
+}
+
+#[tokio::test]
+async fn cors_is_off_by_default_and_allows_only_the_configured_origins() {
+    let preflight = |sepal: &Sepal, origin: &'static str| {
+        let url = format!("{}/api/v1/predictions", sepal.url);
+        async move {
+            reqwest::Client::new()
+                .request(Method::OPTIONS, url)
+                .header(header::ORIGIN, origin)
+                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+                .header(
+                    header::ACCESS_CONTROL_REQUEST_HEADERS,
+                    "authorization, content-type",
+                )
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let allowed = "https://notebooks.example.org";
+    let closed = sepal(&[]).await;
+    let answer = preflight(&closed, allowed).await;
+    assert!(
+        answer
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
+    );
+
+    let open = sepal(&["--api-cors-origins", allowed]).await;
+    let answer = preflight(&open, allowed).await;
+    assert!(answer.status().is_success(), "{}", answer.status());
+    let headers = answer.headers();
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], allowed);
+    let allow_headers = headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap();
+    assert!(allow_headers.contains("authorization"), "{allow_headers}");
+    // Bearer tokens only: browsers are never told to send cookies.
+    assert!(
+        headers
+            .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+            .is_none()
+    );
+    let answer = preflight(&open, "https://evil.example").await;
+    assert!(
+        answer
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
+    );
+    // A real request from the allowed origin can read the answer.
+    let alice = token(&open, "alice").await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/model", open.url))
+        .header(header::ORIGIN, allowed)
+        .bearer_auth(alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        allowed
+    );
 }

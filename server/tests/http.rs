@@ -196,6 +196,31 @@ fn config_help_and_defaults() {
 }
 
 #[tokio::test]
+async fn a_cors_origin_that_is_not_an_origin_stops_the_start_with_a_reason() {
+    let site = tempfile::tempdir().unwrap();
+    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
+    for bad in [
+        "notebooks.example.org",
+        "https://notebooks.example.org/path",
+        "*",
+    ] {
+        let config = Config::parse_from(["sepal", "--api-cors-origins", bad]);
+        let store = server::store::SqliteStore::open(&site.path().join("sepal.db"))
+            .await
+            .unwrap();
+        let services = Services {
+            model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
+            store: Arc::new(store),
+            started: Instant::now(),
+        };
+        let Err(err) = server::router(&config, services) else {
+            panic!("{bad} was accepted as a CORS origin");
+        };
+        assert!(err.to_string().contains("SEPAL_API_CORS_ORIGINS"), "{err}");
+    }
+}
+
+#[tokio::test]
 async fn readyz_reports_a_working_store() {
     let site = tempfile::tempdir().unwrap();
     let (status, _, body) = send(app(site.path()).await, get("/readyz")).await;

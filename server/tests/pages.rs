@@ -270,3 +270,27 @@ async fn the_model_card_is_public_and_protected_pages_ask_to_sign_in() {
         assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_signed_in_user_is_rate_limited_on_the_pages_too() {
+    let sepal = sepal(&[
+        "--rate-limit-per-ip",
+        "0",
+        "--rate-limit-per-user",
+        "1",
+        "--rate-limit-burst",
+        "3",
+    ])
+    .await;
+    let alice = signed_in(&sepal, "alice").await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(get(&alice, &sepal, "/history").await.0);
+    }
+    // Sign-in's last hop (`/account`) took one of the three.
+    assert_eq!(statuses[..2], [StatusCode::OK, StatusCode::OK]);
+    assert_eq!(statuses[2..], [StatusCode::TOO_MANY_REQUESTS; 2]);
+    // Others are not held back.
+    let bob = signed_in(&sepal, "bob").await;
+    assert_eq!(get(&bob, &sepal, "/history").await.0, StatusCode::OK);
+}

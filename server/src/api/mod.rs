@@ -17,7 +17,7 @@ use app::{
 use axum::{
     Extension, Json, Router,
     extract::{DefaultBodyLimit, Path, Query, Request, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -26,7 +26,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::auth::{AuthError, AuthSettings, Oidc};
+use crate::{
+    Error,
+    auth::{AuthError, AuthSettings, Oidc},
+    http::rate_limit::{self, PerUser},
+};
 pub use problem::{ApiJson, FieldProblem, Problem};
 
 /// The most rows one request may send.
@@ -44,13 +48,19 @@ struct Api {
     store: Arc<dyn Store>,
 }
 
-/// The API's routes, to be nested under `/api/v1`.
+/// How long browsers may keep a CORS preflight answer.
+const CORS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The API's routes, to be nested under `/api/v1`, with CORS for
+/// `cors_origins` (none when empty).
 pub fn routes<S: Clone + Send + Sync + 'static>(
     oidc: Arc<Oidc>,
     settings: Arc<AuthSettings>,
     predictor: Arc<dyn Predictor>,
     store: Arc<dyn Store>,
-) -> Router<S> {
+    per_user: PerUser,
+    cors_origins: &[String],
+) -> Result<Router<S>, Error> {
     let api = Api {
         oidc,
         settings,
@@ -61,13 +71,66 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/predictions", get(list).post(create))
         .route("/predictions/{id}", get(read).delete(remove))
         .route("/model", get(model))
+        .layer(middleware::from_fn_with_state(
+            per_user,
+            rate_limit::per_user,
+        ))
         .layer(middleware::from_fn_with_state(api.clone(), bearer))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    Router::new()
+    let routes = Router::new()
         .route("/openapi.json", get(openapi))
         .merge(protected)
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such API route") })
-        .with_state(api)
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this API route does not take that method; see /api/v1/openapi.json",
+            )
+        })
+        .with_state(api);
+    Ok(match cors(cors_origins)? {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    })
+}
+
+/// CORS for the listed origins: bearer tokens only, never credentials.
+fn cors(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, Error> {
+    let origins = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let url = url::Url::parse(o).map_err(|e| Error::CorsOrigin(format!("{o}: {e}")))?;
+            let origin = url.origin().ascii_serialization();
+            // An origin is scheme, host and port: nothing else may follow.
+            if !url.origin().is_tuple() || origin != o.trim_end_matches('/') {
+                return Err(Error::CorsOrigin(format!(
+                    "{o} is not an origin like https://example.org"
+                )));
+            }
+            HeaderValue::from_str(&origin).map_err(|e| Error::CorsOrigin(format!("{o}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([
+                header::LOCATION,
+                header::RETRY_AFTER,
+                header::WWW_AUTHENTICATE,
+            ])
+            .max_age(CORS_MAX_AGE),
+    ))
 }
 
 /// The user of a valid bearer token, into the request's extensions; 401
@@ -442,7 +505,7 @@ async fn model(State(api): State<Api>) -> Json<Manifest> {
     info(title = "Sepal API", description = "Iris species predictions and their history, for a bearer token from Sepal's OpenID provider."),
     paths(create, list, read, remove, model),
     components(schemas(Prediction, ModelInfo, Batch, Created, PredictionPage, Problem, FieldProblem, PredictRequest)),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &RateLimited),
 )]
 struct ApiDoc;
 
@@ -461,6 +524,44 @@ impl utoipa::Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every operation may be refused by the rate limits: a 429 on each.
+struct RateLimited;
+
+impl utoipa::Modify for RateLimited {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder, Type};
+        let response = ResponseBuilder::new()
+            .description(
+                "Too many requests from this address or user; retry after `Retry-After` seconds",
+            )
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(utoipa::openapi::ObjectBuilder::new().schema_type(Type::Integer))
+                    .description(Some("Seconds to wait"))
+                    .build(),
+            )
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.post, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                operation
+                    .responses
+                    .responses
+                    .insert("429".to_owned(), response.clone().into());
+            }
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! and operational endpoints.
 
 mod export;
+pub(crate) mod rate_limit;
 mod security;
 mod server_fn_errors;
 
@@ -54,6 +55,17 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
     let oidc =
         Arc::new(Oidc::new(settings.as_ref().clone()).map_err(|e| Error::Auth(e.to_string()))?);
     let oidc_for_api = oidc.clone();
+    let per_ip = rate_limit::PerIp::new(
+        rate_limit::Rate {
+            per_second: config.rate_limit_per_ip,
+            burst: config.rate_limit_burst,
+        },
+        config.trust_forwarded_for,
+    );
+    let per_user = rate_limit::PerUser::new(rate_limit::Rate {
+        per_second: config.rate_limit_per_user,
+        burst: config.rate_limit_burst,
+    });
     let policy = Arc::new(security::Policy {
         origin: settings.public_url.origin().ascii_serialization(),
         // Sign-out forms end at the provider (or Cognito's logout page).
@@ -78,6 +90,10 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
         .layer(middleware::from_fn_with_state(
             settings.clone(),
             auth::current_user,
+        ))
+        .layer(middleware::from_fn_with_state(
+            per_user.clone(),
+            rate_limit::per_user,
         ))
         .layer(middleware::from_fn(auth::require_sign_in));
 
@@ -140,14 +156,18 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
         settings.clone(),
         services.model.clone(),
         services.store.clone(),
-    );
+        per_user,
+        &config.api_cors_origins,
+    )?;
 
     Ok(Router::new()
-        .route("/healthz", get(healthz))
         .nest("/api/v1", api)
-        .route("/readyz", get(readyz).with_state(services.store.clone()))
         .merge(pages)
         .fallback_service(site)
+        .layer(middleware::from_fn_with_state(per_ip, rate_limit::per_ip))
+        // Health checks come often from one address: not rate limited.
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).with_state(services.store.clone()))
         .layer(middleware::map_response(
             server_fn_errors::status_from_error,
         ))

@@ -69,6 +69,7 @@ pub async fn serve(port: u16, issuer: &str, extra: &[&str], store: Arc<dyn Store
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
 }
 
