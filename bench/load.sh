@@ -15,8 +15,9 @@ oidc_port=4400
 sepal=http://127.0.0.1:3400
 replica=http://127.0.0.1:8400
 python=target/model-venv/bin/python
-# shellcheck source=scripts/bench-lib.sh
-source scripts/bench-lib.sh
+# shellcheck source=scripts/stack-lib.sh
+source scripts/stack-lib.sh
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 start_provider "$oidc_port" "$sepal"
 start_sepal 3400 "$oidc_port"
 REPLICA_ISSUER=http://127.0.0.1:$oidc_port REPLICA_DB="$work/replica.db" \

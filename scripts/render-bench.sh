@@ -16,8 +16,9 @@ connections=${SEPAL_BENCH_CONNECTIONS:-16}
 # One connection shows the time a page takes; more show the throughput.
 threads_for() { if (($1 == 1)); then echo 1; else echo 2; fi; }
 base=http://127.0.0.1:$app_port
-# shellcheck source=scripts/bench-lib.sh
-source scripts/bench-lib.sh
+# shellcheck source=scripts/stack-lib.sh
+source scripts/stack-lib.sh
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 start_provider "$oidc_port" "$base"
 start_sepal "$app_port" "$oidc_port"
 

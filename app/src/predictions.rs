@@ -264,7 +264,8 @@ pub mod server {
     }
 
     /// Stores a new record; for a reused idempotency key, returns the first
-    /// record made with it, or refuses a key reused for other input.
+    /// record made with it, or refuses a key reused for other input (other
+    /// values, or a batch where there was one row, or another batch size).
     pub async fn keep(
         store: &dyn Store,
         record: PredictionRecord,
@@ -275,7 +276,11 @@ pub mod server {
             .map_err(AppError::from)?
         {
             Put::Created => Ok(record),
-            Put::Existing(first) if first.inputs == record.inputs => Ok(*first),
+            Put::Existing(first)
+                if first.inputs == record.inputs && first.batch_rows == record.batch_rows =>
+            {
+                Ok(*first)
+            }
             Put::Existing(_) => Err(PredictError::KeyReused),
         }
     }
@@ -328,6 +333,7 @@ pub mod server {
                     latency_us,
                     source,
                     idempotency_key: key(i),
+                    batch_rows: None,
                 })
             })
             .collect()

@@ -55,9 +55,14 @@ pub struct PredictionRecord {
     /// Time spent running the model, in microseconds.
     pub latency_us: u64,
     pub source: Source,
-    /// The client's `Idempotency-Key`, when it sent one.
+    /// The client's `Idempotency-Key`, when it sent one (for the rows of a
+    /// batch after the first: the key, `#`, and the row's position).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// On the first row of a batch sent with an idempotency key: how many
+    /// rows the batch had, so that a retry is told apart from another batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_rows: Option<u32>,
 }
 
 /// Where a page of history starts: just older or just newer than a record.

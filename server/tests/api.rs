@@ -284,6 +284,32 @@ async fn a_retry_with_the_same_idempotency_key_stores_nothing_new() {
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert_eq!(alice.count().await, 1);
 
+    // A batch with a key: a retry gets the same records; another batch, or
+    // the key of a single prediction, is a conflict and stores nothing.
+    let batch = json!([setosa(), virginica()]);
+    let (status, _, first_batch) = post(batch.clone(), "batch-7").await;
+    assert_eq!(status, StatusCode::CREATED, "{first_batch}");
+    assert_eq!(alice.count().await, 3);
+    let (status, _, again) = post(batch, "batch-7").await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(again, first_batch);
+    for (other, why) in [
+        (json!([setosa()]), "fewer rows"),
+        (json!([setosa(), virginica(), setosa()]), "more rows"),
+        (json!([setosa(), setosa()]), "another second row"),
+        (setosa(), "one object for a batch's key"),
+        (json!([setosa()]), "a batch for a single's key"),
+    ] {
+        let key = if why.contains("single's") {
+            "order-42"
+        } else {
+            "batch-7"
+        };
+        let (status, _, problem) = post(other, key).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{why}: {problem}");
+    }
+    assert_eq!(alice.count().await, 3);
+
     // Keys are per user: bob's "order-42" is his own.
     let bob = Client::new(&sepal, Some(token(&sepal, "bob").await));
     let request = bob
@@ -347,14 +373,6 @@ async fn a_batch_is_predicted_in_order_and_all_or_nothing() {
     );
     assert_eq!(
         alice.post(&json!([])).await.0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-    let with_key = alice
-        .request(Method::POST, "/predictions")
-        .header("Idempotency-Key", "k")
-        .json(&json!([setosa()]));
-    assert_eq!(
-        alice.send(with_key).await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(alice.count().await, 3);
@@ -438,12 +456,17 @@ async fn bad_input_of_every_kind_is_a_clear_4xx_and_changes_nothing() {
         let (status, problem) = alice.get(&format!("/predictions?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{why}: {problem}");
     }
-    let long_key = "k".repeat(200);
-    let request = alice
-        .request(Method::POST, "/predictions")
-        .header("Idempotency-Key", long_key)
-        .json(&setosa());
-    assert_eq!(alice.send(request).await.0, StatusCode::BAD_REQUEST);
+    for key in ["k".repeat(200), "order 42".to_owned()] {
+        let request = alice
+            .request(Method::POST, "/predictions")
+            .header("Idempotency-Key", &key)
+            .json(&setosa());
+        assert_eq!(
+            alice.send(request).await.0,
+            StatusCode::BAD_REQUEST,
+            "{key}"
+        );
+    }
     assert_eq!(alice.get("/nowhere").await.0, StatusCode::NOT_FOUND);
     let put = alice.request(Method::PUT, "/predictions").json(&setosa());
     assert_eq!(alice.send(put).await.0, StatusCode::METHOD_NOT_ALLOWED);

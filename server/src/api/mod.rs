@@ -77,8 +77,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         ))
         .layer(middleware::from_fn_with_state(api.clone(), bearer))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let document = Json(document(api.model.manifest()));
     let routes = Router::new()
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(|| async move { document }))
         .merge(protected)
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such API route") })
         .method_not_allowed_fallback(|| async {
@@ -264,8 +265,8 @@ pub enum PredictRequest {
     post,
     path = "/api/v1/predictions",
     request_body = PredictRequest,
-    params(("Idempotency-Key" = Option<String>, Header,
-        description = "A retry with the same key returns the first answer and stores nothing new (single objects only)")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]+$",
+        description = "A retry with the same key returns the first answer and stores nothing new; the same key with another body is a 409")),
     responses(
         (status = 201, description = "Stored: a prediction for one object, a batch (in the order of the rows) for an array", body = Created),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -306,12 +307,6 @@ async fn create(
                 .into_response())
         }
         PredictRequest::Many(rows) => {
-            if key.is_some() {
-                return Err(Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Idempotency-Key is supported for single predictions; send the batch without it",
-                ));
-            }
             if rows.is_empty() || rows.len() > MAX_BATCH {
                 return Err(Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -333,8 +328,20 @@ async fn create(
             if !invalid.is_empty() {
                 return Err(Problem::invalid(invalid));
             }
-            let records =
-                new_records(api.model.as_ref(), &owner, &features, Source::Api, |_| None)?;
+            // With a key, the first row carries it and the batch's size; the
+            // others `key#position`. Rows are kept in order, so a retry finds
+            // the first row (or a conflict) before anything new is stored,
+            // and completes a batch that failed part way.
+            let row_key = |i: usize| match (&key, i) {
+                (Some(key), 0) => Some(key.clone()),
+                (Some(key), i) => Some(format!("{key}#{i}")),
+                (None, _) => None,
+            };
+            let mut records =
+                new_records(api.model.as_ref(), &owner, &features, Source::Api, row_key)?;
+            if let Some(first) = records.first_mut().filter(|_| key.is_some()) {
+                first.batch_rows = u32::try_from(rows.len()).ok();
+            }
             let mut predictions = Vec::with_capacity(records.len());
             for record in records {
                 predictions.push(Prediction::from(keep(api.store.as_ref(), record).await?));
@@ -355,13 +362,16 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     value
         .to_str()
         .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LENGTH)
+        .filter(|k| {
+            (1..=MAX_KEY_LENGTH).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
+        })
         .map(|k| Some(k.to_owned()))
         .ok_or_else(|| {
             Problem::new(
                 StatusCode::BAD_REQUEST,
-                format!("Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"),
+                format!(
+                    "Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters, no spaces"
+                ),
             )
         })
 }
@@ -369,9 +379,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// `next` or `previous` of an earlier page.
+    /// `next` or `previous` of an earlier page; empty or absent: the newest.
+    #[param(pattern = "^([on][0-9A-HJKMNP-TV-Z]{26})?$")]
     cursor: Option<String>,
     /// 1 to 100; 50 when absent.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<usize>,
     /// Only predictions of this class.
     label: Option<String>,
@@ -565,7 +577,69 @@ impl utoipa::Modify for RateLimited {
     }
 }
 
-/// The OpenAPI 3.1 document of this API.
-async fn openapi() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+/// The OpenAPI 3.1 document of this API, with the request body and the
+/// `label` filter spelled out from the model's manifest: each feature with
+/// its bounds and unit, each class name.
+fn document(manifest: &Manifest) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{
+        ArrayBuilder, ObjectBuilder, OneOfBuilder, Ref, Type, schema::AdditionalProperties,
+    };
+    let mut input = ObjectBuilder::new()
+        .description(Some("One flower's measurements"))
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    for feature in &manifest.features {
+        let description = format!(
+            "{}{}; seen in training: {} to {}",
+            feature.label,
+            feature.unit_suffix(),
+            feature.typical_min,
+            feature.typical_max
+        );
+        input = input
+            .property(
+                &feature.name,
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .minimum(Some(feature.min))
+                    .maximum(Some(feature.max))
+                    .description(Some(description)),
+            )
+            .required(&feature.name);
+    }
+    let request = OneOfBuilder::new()
+        .item(Ref::from_schema_name("PredictionInput"))
+        .item(
+            ArrayBuilder::new()
+                .items(Ref::from_schema_name("PredictionInput"))
+                .min_items(Some(1))
+                .max_items(Some(MAX_BATCH)),
+        );
+    let mut doc = ApiDoc::openapi();
+    let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
+    schemas.insert("PredictionInput".to_owned(), input.build().into());
+    schemas.insert(
+        "PredictRequest".to_owned(),
+        utoipa::openapi::Schema::OneOf(request.build()).into(),
+    );
+
+    let classes = manifest.classes.iter().map(|c| c.name.clone());
+    let label: utoipa::openapi::RefOr<_> = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(classes))
+        .build()
+        .into();
+    let list = doc
+        .paths
+        .paths
+        .get_mut("/api/v1/predictions")
+        .and_then(|item| item.get.as_mut());
+    for parameter in list
+        .into_iter()
+        .flat_map(|op| op.parameters.iter_mut().flatten())
+    {
+        if parameter.name == "label" {
+            parameter.schema = Some(label.clone());
+        }
+    }
+    doc
 }

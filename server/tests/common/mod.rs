@@ -40,6 +40,7 @@ pub fn record(owner: &str, n: u64, class: &str) -> PredictionRecord {
         latency_us: 3,
         source: Source::Web,
         idempotency_key: None,
+        batch_rows: None,
     }
 }
 

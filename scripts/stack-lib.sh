@@ -1,6 +1,7 @@
-# Sourced by the load benchmarks (scripts/render-bench.sh, bench/load.sh):
-# a scratch folder, background processes stopped on exit, the tools they
-# need, and the local OpenID provider and Sepal's release build on loopback.
+# Sourced by the scripts that run Sepal's release build on loopback (the load
+# benchmarks scripts/render-bench.sh and bench/load.sh, the API fuzz
+# scripts/api-fuzz.sh): a scratch folder, background processes stopped on
+# exit, and the local OpenID provider and Sepal on ports of their own.
 
 work=$(mktemp -d)
 pids=()
@@ -10,7 +11,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 test -x target/release/sepal || { echo "run make release first" >&2; exit 1; }
 
 # Waits until URL answers (any status), for at most 30 s.
@@ -29,8 +29,8 @@ start_provider() {
 }
 
 # start_sepal PORT OIDC_PORT: the release build with a fresh SQLite store;
-# sets sepal_pid. A load generator is one address and one user: the rate
-# limits are raised out of its way (still checked on every request).
+# sets sepal_pid. A load generator or a fuzzer is one address and one user:
+# the rate limits are raised out of its way (still checked on every request).
 start_sepal() {
   LEPTOS_SITE_ADDR=127.0.0.1:$1 LEPTOS_SITE_ROOT=target/site SEPAL_MODEL_DIR=models/iris \
     SEPAL_STORE="sqlite://$work/sepal.db" SEPAL_PUBLIC_URL=http://127.0.0.1:$1 \
