@@ -12,12 +12,12 @@ CLIPPY := cargo clippy --all-targets --locked
 SSR := -p app -p server --features app/ssr
 HYDRATE := -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown
 
-.PHONY: dev test tools-dev tools-test lint unit test-venv release e2e venv model bench store-bench render-bench load-bench
+.PHONY: dev test tools-dev tools-test lint unit test-venv release e2e api-fuzz venv model bench store-bench render-bench load-bench
 
 dev: tools-dev
 	scripts/dev.sh
 
-test: tools-test lint unit release e2e
+test: tools-test lint unit release e2e api-fuzz
 
 tools-dev:
 	scripts/ensure-tools.sh dev
@@ -47,6 +47,10 @@ release:
 
 e2e: release
 	cd end2end && npx playwright test
+
+# schemathesis fuzzes the JSON API from its OpenAPI document (scripts/api-fuzz.sh).
+api-fuzz: release test-venv
+	scripts/api-fuzz.sh
 
 # The Python side (PyPI, Python 3 with venv): only for `make model` and
 # `make bench`; building and testing Sepal need none of it.
