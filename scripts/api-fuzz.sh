@@ -5,13 +5,13 @@
 # on any 5xx and on any answer the document does not describe (status,
 # content type, headers, body schema), and checks that auth is enforced and
 # that deleted records are gone. Settings: SEPAL_FUZZ_EXAMPLES (cases per
-# operation and phase, 50), SEPAL_FUZZ_SEED (fixed, so a run can be repeated).
+# operation and phase, 100), SEPAL_FUZZ_SEED (fixed, so a run can be repeated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 app_port=${SEPAL_FUZZ_PORT:-3500}
 oidc_port=${SEPAL_FUZZ_OIDC_PORT:-4500}
-examples=${SEPAL_FUZZ_EXAMPLES:-50}
+examples=${SEPAL_FUZZ_EXAMPLES:-100}
 seed=${SEPAL_FUZZ_SEED:-20261123}
 base=http://127.0.0.1:$app_port
 # shellcheck source=scripts/stack-lib.sh

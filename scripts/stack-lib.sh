@@ -11,7 +11,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-test -x target/release/sepal || { echo "run make release first" >&2; exit 1; }
+# SEPAL_BIN runs another build (e.g. target/debug/sepal while developing).
+sepal_bin=${SEPAL_BIN:-target/release/sepal}
+test -x "$sepal_bin" || { echo "$sepal_bin is missing: run make release first" >&2; exit 1; }
 
 # Waits until URL answers (any status), for at most 30 s.
 wait_for() {
@@ -36,7 +38,7 @@ start_sepal() {
     SEPAL_STORE="sqlite://$work/sepal.db" SEPAL_PUBLIC_URL=http://127.0.0.1:$1 \
     SEPAL_OIDC_ISSUER=http://127.0.0.1:$2 SEPAL_LOG=warn \
     SEPAL_RATE_LIMIT_PER_IP=1000000 SEPAL_RATE_LIMIT_PER_USER=1000000 \
-    target/release/sepal >"$work/sepal.log" 2>&1 &
+    "$sepal_bin" >"$work/sepal.log" 2>&1 &
   sepal_pid=$!
   pids+=("$sepal_pid")
   wait_for "http://127.0.0.1:$1/healthz"

@@ -586,7 +586,13 @@ fn document(manifest: &Manifest) -> utoipa::openapi::OpenApi {
     };
     let mut input = ObjectBuilder::new()
         .description(Some("One flower's measurements"))
-        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .examples(
+            manifest
+                .examples
+                .iter()
+                .map(|e| serde_json::json!(e.values)),
+        );
     for feature in &manifest.features {
         let description = format!(
             "{}{}; seen in training: {} to {}",
