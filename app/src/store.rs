@@ -163,7 +163,7 @@ pub struct Session {
 }
 
 /// Why the store could not do what was asked.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A put found a record with the same id: nothing was overwritten.
     #[error("a record with this id already exists")]

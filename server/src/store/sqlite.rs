@@ -3,8 +3,13 @@
 //! dedicated connection, so they queue in order instead of contending for
 //! SQLite's write lock. sqlx runs each connection on its own thread, so the
 //! async runtime never blocks on disk.
+//!
+//! New predictions are group-committed: puts that arrive while the writer is
+//! busy are inserted together by its next statement (one commit, one trip to
+//! the writer's thread), and each put still learns whether its own record
+//! was inserted.
 
-use std::{path::Path, str::FromStr as _, time::Duration};
+use std::{collections::HashSet, path::Path, str::FromStr as _, time::Duration};
 
 use app::store::{
     Cursor, ListQuery, Page, PredictionRecord, Put, Session, Store, StoreError, page_from,
@@ -15,10 +20,25 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most new records one statement inserts.
+const MAX_GROUP: usize = 128;
 
 pub struct SqliteStore {
     readers: SqlitePool,
     writer: SqlitePool,
+    puts: mpsc::Sender<PendingPut>,
+}
+
+/// A record waiting for the writer, and where to say whether it was inserted.
+struct PendingPut {
+    owner: String,
+    id: String,
+    class: String,
+    idempotency_key: Option<String>,
+    json: String,
+    inserted: oneshot::Sender<Result<bool, StoreError>>,
 }
 
 impl SqliteStore {
@@ -62,7 +82,29 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(open_error)?;
-        Ok(SqliteStore { readers, writer })
+        let (puts, pending) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(insert_groups(writer.clone(), pending));
+        Ok(SqliteStore {
+            readers,
+            writer,
+            puts,
+        })
+    }
+
+    /// Whether the record was inserted (false: its id or idempotency key is taken).
+    async fn insert(&self, record: &PredictionRecord) -> Result<bool, StoreError> {
+        let stopped = || StoreError::Unavailable("the SQLite writer has stopped".to_owned());
+        let (inserted, answer) = oneshot::channel();
+        let put = PendingPut {
+            owner: record.owner.clone(),
+            id: record.id.clone(),
+            class: record.class.clone(),
+            idempotency_key: record.idempotency_key.clone(),
+            json: serde_json::to_string(record).map_err(backend)?,
+            inserted,
+        };
+        self.puts.send(put).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     async fn by_idempotency_key(
@@ -84,22 +126,7 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn put_prediction(&self, record: &PredictionRecord) -> Result<Put, StoreError> {
-        let json = serde_json::to_string(record).map_err(backend)?;
-        // One statement: the record and its count change together or not at all.
-        let inserted = sqlx::query(
-            "INSERT INTO predictions (owner, id, class, idempotency_key, record) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&record.owner)
-        .bind(&record.id)
-        .bind(&record.class)
-        .bind(&record.idempotency_key)
-        .bind(json)
-        .execute(&self.writer)
-        .await
-        .map_err(sql)?
-        .rows_affected();
-        if inserted == 1 {
+        if self.insert(record).await? {
             return Ok(Put::Created);
         }
         let first = match &record.idempotency_key {
@@ -266,6 +293,46 @@ impl Store for SqliteStore {
             .map_err(sql)?;
         Ok(())
     }
+}
+
+/// The writer's loop: waits for a put, takes every other one waiting too (up
+/// to [`MAX_GROUP`]), inserts them all with one statement, and answers each.
+/// Ends when the store is dropped.
+async fn insert_groups(writer: SqlitePool, mut pending: mpsc::Receiver<PendingPut>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while pending.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let inserted = insert_group(&writer, &group).await;
+        for put in group.drain(..) {
+            let answer = inserted.as_ref().map(|ids| ids.contains(&put.id));
+            // A put whose caller has gone needs no answer.
+            let _ = put.inserted.send(answer.map_err(Clone::clone));
+        }
+    }
+}
+
+/// One statement: the records and their counts (kept by a trigger) change
+/// together or not at all. A record whose id or idempotency key is taken is
+/// skipped; the ids of those inserted come back.
+async fn insert_group(
+    writer: &SqlitePool,
+    group: &[PendingPut],
+) -> Result<HashSet<String>, StoreError> {
+    let mut insert =
+        QueryBuilder::new("INSERT INTO predictions (owner, id, class, idempotency_key, record) ");
+    insert.push_values(group, |mut row, put| {
+        row.push_bind(&put.owner)
+            .push_bind(&put.id)
+            .push_bind(&put.class)
+            .push_bind(&put.idempotency_key)
+            .push_bind(&put.json);
+    });
+    insert.push(" ON CONFLICT DO NOTHING RETURNING id");
+    let ids: Vec<String> = insert
+        .build_query_scalar()
+        .fetch_all(writer)
+        .await
+        .map_err(sql)?;
+    Ok(ids.into_iter().collect())
 }
 
 fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<PredictionRecord, StoreError> {
