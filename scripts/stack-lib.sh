@@ -37,7 +37,7 @@ start_sepal() {
   LEPTOS_SITE_ADDR=127.0.0.1:$1 LEPTOS_SITE_ROOT=target/site SEPAL_MODEL_DIR=models/iris \
     SEPAL_STORE="sqlite://$work/sepal.db" SEPAL_PUBLIC_URL=http://127.0.0.1:$1 \
     SEPAL_OIDC_ISSUER=http://127.0.0.1:$2 SEPAL_LOG=warn \
-    SEPAL_RATE_LIMIT_PER_IP=1000000 SEPAL_RATE_LIMIT_PER_USER=1000000 \
+    SEPAL_RATE_LIMIT_PER_IP=1000000 SEPAL_RATE_LIMIT_PER_USER=1000000 SEPAL_RATE_LIMIT_BURST=1000000 \
     "$sepal_bin" >"$work/sepal.log" 2>&1 &
   sepal_pid=$!
   pids+=("$sepal_pid")
