@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::web::{Browser, Sepal, sepal};
+use common::web::{Browser, ONE_PER_SECOND_PER_USER, Sepal, sepal};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -170,6 +170,26 @@ async fn every_route_needs_a_valid_bearer_token_and_reads_no_cookies() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
+}
+
+#[tokio::test]
+async fn a_remembered_token_is_refused_once_its_key_is_gone_from_the_provider() {
+    let mut sepal = sepal(&[]).await;
+    let old = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    // The second request finds the token already verified.
+    for _ in 0..2 {
+        assert_eq!(old.get("/model").await.0, StatusCode::OK);
+    }
+    let old_token = old.token.clone();
+
+    sepal.provider.restart_with_a_new_key();
+    tokio::time::sleep(server::auth::JWKS_REFRESH_INTERVAL).await;
+    // A token signed with the new key makes Sepal fetch the keys again.
+    let new = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    assert_eq!(new.get("/model").await.0, StatusCode::OK);
+    let old = Client::new(&sepal, old_token);
+    let (status, problem) = old.get("/model").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
 }
 
 #[tokio::test]
@@ -484,15 +504,7 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> u64 {
 
 #[tokio::test]
 async fn each_user_is_rate_limited_on_their_own_and_a_refused_request_stores_nothing() {
-    let sepal = sepal(&[
-        "--rate-limit-per-ip",
-        "0",
-        "--rate-limit-per-user",
-        "1",
-        "--rate-limit-burst",
-        "3",
-    ])
-    .await;
+    let sepal = sepal(&ONE_PER_SECOND_PER_USER).await;
     let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
     let bob = Client::new(&sepal, Some(token(&sepal, "bob").await));
     for _ in 0..3 {

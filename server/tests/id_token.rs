@@ -285,6 +285,14 @@ fn verify_bearer(
     settings: &AuthSettings,
     token: &str,
 ) -> Result<app::auth::User, AuthError> {
+    verified_bearer(keys, settings, token).map(|verified| verified.user)
+}
+
+fn verified_bearer(
+    keys: &Keys,
+    settings: &AuthSettings,
+    token: &str,
+) -> Result<server::auth::VerifiedToken, AuthError> {
     let issuer = IssuerUrl::new(ISSUER.into()).unwrap();
     server::auth::verify_bearer_token(settings, &issuer, &keys.jwks, token)
 }
@@ -359,6 +367,31 @@ fn bearer_tokens_are_checked_as_an_api_gateway_authorizer_would() {
         verify_bearer(&keys, &api, &for_api).unwrap().subject,
         "alice"
     );
+}
+
+#[test]
+fn a_verified_bearer_token_is_remembered_until_it_expires_only() {
+    let keys = keys();
+    let settings = settings(&[]);
+    let expires_at = now() + 30;
+    let mut claims = bearer_claims();
+    claims["exp"] = expires_at.into();
+    let token = rs256(&keys, "test-key", &claims);
+    let verified = verified_bearer(&keys, &settings, &token).unwrap();
+    assert_eq!(verified.expires_at, expires_at);
+
+    let tokens = server::auth::VerifiedTokens::default();
+    tokens.keep(&token, verified);
+    assert_eq!(tokens.user(&token, now()).unwrap().subject, "alice");
+    // Within the same 60 s leeway as the full check, and not after it.
+    assert!(tokens.user(&token, expires_at + 60).is_some());
+    assert!(tokens.user(&token, expires_at + 61).is_none());
+    // Only the very same token.
+    let mut other = token.clone();
+    other.pop();
+    assert!(tokens.user(&other, now()).is_none());
+    tokens.clear();
+    assert!(tokens.user(&token, now()).is_none());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::web::{Browser, Sepal, sepal};
+use common::web::{Browser, ONE_PER_SECOND_PER_USER, Sepal, sepal};
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
@@ -274,15 +274,7 @@ async fn the_model_card_is_public_and_protected_pages_ask_to_sign_in() {
 
 #[tokio::test]
 async fn a_signed_in_user_is_rate_limited_on_the_pages_too() {
-    let sepal = sepal(&[
-        "--rate-limit-per-ip",
-        "0",
-        "--rate-limit-per-user",
-        "1",
-        "--rate-limit-burst",
-        "3",
-    ])
-    .await;
+    let sepal = sepal(&ONE_PER_SECOND_PER_USER).await;
     let alice = signed_in(&sepal, "alice").await;
     let mut statuses = Vec::new();
     for _ in 0..4 {

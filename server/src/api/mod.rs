@@ -154,7 +154,8 @@ async fn bearer(State(api): State<Api>, mut req: Request, next: Next) -> Respons
         )
         .into_response();
     };
-    let user = match api.oidc.verify_bearer(&token).await {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let user = match api.oidc.verify_bearer(&token, now).await {
         Ok(user) => user,
         Err(AuthError::Unavailable(why)) => {
             tracing::warn!(%why, "cannot check a bearer token");

@@ -7,6 +7,7 @@
 
 mod oidc;
 mod sessions;
+mod verified_tokens;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ use url::Url;
 use oidc::Attempt;
 pub use oidc::{JWKS_REFRESH_INTERVAL, Oidc, SepalIdToken, verify_bearer_token, verify_id_token};
 pub use sessions::StoreSessions;
+pub use verified_tokens::{VerifiedToken, VerifiedTokens};
 
 /// Pages only signed-in, allowed users may see (with everything below them).
 pub const PROTECTED: &[&str] = &["/account", "/predict", "/history"];

@@ -27,7 +27,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
-use super::{AuthError, AuthSettings};
+use super::{
+    AuthError, AuthSettings,
+    verified_tokens::{LEEWAY_SECS, VerifiedToken, VerifiedTokens},
+};
 
 /// Claims beyond the standard ones, kept by name: the groups claim's name is
 /// a setting (`groups`, or Cognito's `cognito:groups`).
@@ -136,6 +139,7 @@ pub struct Oidc {
     provider: RwLock<Option<Arc<Provider>>>,
     /// One discovery at a time; requests keep reading the current provider meanwhile.
     fetching: Mutex<()>,
+    verified: VerifiedTokens,
 }
 
 impl Oidc {
@@ -151,6 +155,7 @@ impl Oidc {
             http,
             provider: RwLock::new(None),
             fetching: Mutex::new(()),
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -204,6 +209,7 @@ impl Oidc {
         });
         tracing::info!(issuer = %self.settings.issuer.as_str(), "OpenID provider discovered");
         *self.provider.write().await = Some(provider.clone());
+        self.verified.clear();
         Ok(provider)
     }
 
@@ -279,16 +285,23 @@ impl Oidc {
 
     /// Validates an API bearer token and returns the user it names; keys
     /// are fetched again once for an unknown `kid` (at most every
-    /// [`JWKS_REFRESH_INTERVAL`]).
-    pub async fn verify_bearer(&self, token: &str) -> Result<User, AuthError> {
-        let provider = self.provider().await?;
-        match verify_bearer_token(&self.settings, &provider.issuer, &provider.jwks, token) {
-            Err(AuthError::UnknownKey) => {
-                let provider = self.discover(Some(&provider)).await?;
-                verify_bearer_token(&self.settings, &provider.issuer, &provider.jwks, token)
-            }
-            other => other,
+    /// [`JWKS_REFRESH_INTERVAL`]). A token verified before is taken from
+    /// the cache until it expires; `now` is Unix seconds.
+    pub async fn verify_bearer(&self, token: &str, now: i64) -> Result<User, AuthError> {
+        if let Some(user) = self.verified.user(token, now) {
+            return Ok(user);
         }
+        let provider = self.provider().await?;
+        let verified =
+            match verify_bearer_token(&self.settings, &provider.issuer, &provider.jwks, token) {
+                Err(AuthError::UnknownKey) => {
+                    let provider = self.discover(Some(&provider)).await?;
+                    verify_bearer_token(&self.settings, &provider.issuer, &provider.jwks, token)
+                }
+                other => other,
+            }?;
+        self.verified.keep(token, verified.clone());
+        Ok(verified.user)
     }
 
     /// Where to send the browser to sign out at the provider too, if anywhere.
@@ -425,6 +438,7 @@ fn user(
 struct BearerClaims {
     iss: String,
     sub: String,
+    exp: i64,
     name: Option<String>,
     email: Option<String>,
     email_verified: Option<bool>,
@@ -457,7 +471,7 @@ pub fn verify_bearer_token(
     issuer: &IssuerUrl,
     jwks: &CoreJsonWebKeySet,
     token: &str,
-) -> Result<User, AuthError> {
+) -> Result<VerifiedToken, AuthError> {
     let refused = |why: String| AuthError::Token(why);
     let header = jsonwebtoken::decode_header(token)
         .map_err(|err| refused(format!("not a signed JWT: {err}")))?;
@@ -486,10 +500,11 @@ pub fn verify_bearer_token(
     validation.set_audience(&[settings.api_audience.as_str()]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECS.unsigned_abs();
     let claims = jsonwebtoken::decode::<BearerClaims>(token, &key, &validation)
         .map_err(|err| refused(err.to_string()))?
         .claims;
-    user(
+    let user = user(
         settings,
         &claims.iss,
         &claims.sub,
@@ -499,5 +514,9 @@ pub fn verify_bearer_token(
             .as_deref()
             .filter(|_| claims.email_verified == Some(true)),
         &claims.other,
-    )
+    )?;
+    Ok(VerifiedToken {
+        user,
+        expires_at: claims.exp,
+    })
 }

@@ -10,6 +10,17 @@ use server::{Config, Services, store::SqliteStore};
 
 use super::{Provider, free_port};
 
+/// Rate limits for the tests of the per-user limit: one request a second
+/// and a burst of three per user, none per address.
+pub const ONE_PER_SECOND_PER_USER: [&str; 6] = [
+    "--rate-limit-per-ip",
+    "0",
+    "--rate-limit-per-user",
+    "1",
+    "--rate-limit-burst",
+    "3",
+];
+
 /// Sepal and its provider, both on loopback.
 pub struct Sepal {
     pub url: String,
