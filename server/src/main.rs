@@ -3,6 +3,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::{Command, Config, Error, StoreCommand, telemetry};
 
+// Requests allocate on one worker thread and free on another; glibc's
+// allocator then contends on its arena locks, mimalloc does not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match run().await {
