@@ -40,7 +40,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The longest `Idempotency-Key` accepted.
 const MAX_KEY_LENGTH: usize = 128;
 
-#[derive(Clone)]
+/// What the handlers share; behind one `Arc`, as each request clones it.
 struct Api {
     oidc: Arc<Oidc>,
     settings: Arc<AuthSettings>,
@@ -61,12 +61,12 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
     per_user: PerUser,
     cors_origins: &[String],
 ) -> Result<Router<S>, Error> {
-    let api = Api {
+    let api = Arc::new(Api {
         oidc,
         settings,
         model: predictor,
         store,
-    };
+    });
     let protected = Router::new()
         .route("/predictions", get(list).post(create))
         .route("/predictions/{id}", get(read).delete(remove))
@@ -136,7 +136,7 @@ fn cors(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, Error
 
 /// The user of a valid bearer token, into the request's extensions; 401
 /// without a valid token, 403 for a user outside the allowed groups.
-async fn bearer(State(api): State<Api>, mut req: Request, next: Next) -> Response {
+async fn bearer(State(api): State<Arc<Api>>, mut req: Request, next: Next) -> Response {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -281,7 +281,7 @@ pub enum PredictRequest {
     security(("bearer" = []))
 )]
 async fn create(
-    State(api): State<Api>,
+    State(api): State<Arc<Api>>,
     Extension(user): Extension<User>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PredictRequest>,
@@ -413,7 +413,7 @@ pub struct PredictionPage {
     security(("bearer" = []))
 )]
 async fn list(
-    State(api): State<Api>,
+    State(api): State<Arc<Api>>,
     Extension(user): Extension<User>,
     query: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PredictionPage>, Problem> {
@@ -465,7 +465,7 @@ async fn list(
     security(("bearer" = []))
 )]
 async fn read(
-    State(api): State<Api>,
+    State(api): State<Arc<Api>>,
     Extension(user): Extension<User>,
     Path(id): Path<String>,
 ) -> Result<Json<Prediction>, Problem> {
@@ -488,7 +488,7 @@ async fn read(
     security(("bearer" = []))
 )]
 async fn remove(
-    State(api): State<Api>,
+    State(api): State<Arc<Api>>,
     Extension(user): Extension<User>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
@@ -509,7 +509,7 @@ async fn remove(
     ),
     security(("bearer" = []))
 )]
-async fn model(State(api): State<Api>) -> Json<Manifest> {
+async fn model(State(api): State<Arc<Api>>) -> Json<Manifest> {
     Json(api.model.manifest().clone())
 }
 

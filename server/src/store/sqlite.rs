@@ -64,9 +64,15 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5));
         let open_error =
             |err| StoreError::Unavailable(format!("cannot open {}: {err}", path.display()));
-        let writer = SqlitePoolOptions::new()
+        // A connection to a local file does not go stale as a network one
+        // can: no ping before each use (a round trip to sqlx's worker thread).
+        let pool = || {
+            SqlitePoolOptions::new()
+                .acquire_timeout(Duration::from_secs(5))
+                .test_before_acquire(false)
+        };
+        let writer = pool()
             .max_connections(1)
-            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.clone())
             .await
             .map_err(open_error)?;
@@ -76,9 +82,8 @@ impl SqliteStore {
             .map_err(|err| {
                 StoreError::Backend(format!("cannot migrate {}: {err}", path.display()))
             })?;
-        let readers = SqlitePoolOptions::new()
+        let readers = pool()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(open_error)?;
