@@ -499,3 +499,28 @@ async fn sqlite_purges_expired_sessions() {
         .unwrap();
     assert_eq!(ids, ["live"]);
 }
+
+#[tokio::test]
+async fn sqlite_copies_the_wal_into_the_database_file_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sepal.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let before = size();
+    let owner = owner();
+    for n in 0..500 {
+        let record = common::record(&owner, n, "setosa");
+        assert_eq!(store.put_prediction(&record).await.unwrap(), Put::Created);
+    }
+    // Commits only append to the WAL; the background checkpoint (once a
+    // second) copies them into the database file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while size() < before + 100_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint: the database file is still {} bytes",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -8,6 +8,11 @@
 //! busy are inserted together by its next statement (one commit, one trip to
 //! the writer's thread), and each put still learns whether its own record
 //! was inserted.
+//!
+//! Checkpoints (copying the WAL into the database file, with an fsync of
+//! each) run on a reader connection once a second, not inside the writer's
+//! commits as SQLite's automatic ones would: a commit never waits for a
+//! checkpoint's fsyncs.
 
 use std::{collections::HashSet, path::Path, str::FromStr as _, time::Duration};
 
@@ -24,6 +29,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// The most new records one statement inserts.
 const MAX_GROUP: usize = 128;
+/// How often the WAL is copied into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct SqliteStore {
     readers: SqlitePool,
@@ -73,7 +80,7 @@ impl SqliteStore {
         };
         let writer = pool()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await
             .map_err(open_error)?;
         sqlx::migrate!("./migrations")
@@ -88,7 +95,7 @@ impl SqliteStore {
             .await
             .map_err(open_error)?;
         let (puts, pending) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(insert_groups(writer.clone(), pending));
+        tokio::spawn(insert_groups(writer.clone(), readers.clone(), pending));
         Ok(SqliteStore {
             readers,
             writer,
@@ -302,16 +309,48 @@ impl Store for SqliteStore {
 
 /// The writer's loop: waits for a put, takes every other one waiting too (up
 /// to [`MAX_GROUP`]), inserts them all with one statement, and answers each.
-/// Ends when the store is dropped.
-async fn insert_groups(writer: SqlitePool, mut pending: mpsc::Receiver<PendingPut>) {
+/// Every [`CHECKPOINT_INTERVAL`] it starts a checkpoint on `checkpointer`
+/// (unless the last one is still running). Ends when the store is dropped.
+async fn insert_groups(
+    writer: SqlitePool,
+    checkpointer: SqlitePool,
+    mut pending: mpsc::Receiver<PendingPut>,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while pending.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let inserted = insert_group(&writer, &group).await;
-        for put in group.drain(..) {
-            let answer = inserted.as_ref().map(|ids| ids.contains(&put.id));
-            // A put whose caller has gone needs no answer.
-            let _ = put.inserted.send(answer.map_err(Clone::clone));
+    let mut ticks = tokio::time::interval(CHECKPOINT_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut checkpoint: Option<tokio::task::JoinHandle<()>> = None;
+    loop {
+        tokio::select! {
+            received = pending.recv_many(&mut group, MAX_GROUP) => {
+                if received == 0 {
+                    break;
+                }
+                let inserted = insert_group(&writer, &group).await;
+                for put in group.drain(..) {
+                    let answer = inserted.as_ref().map(|ids| ids.contains(&put.id));
+                    // A put whose caller has gone needs no answer.
+                    let _ = put.inserted.send(answer.map_err(Clone::clone));
+                }
+            }
+            _ = ticks.tick() => {
+                if checkpoint.as_ref().is_none_or(|running| running.is_finished()) {
+                    checkpoint = Some(tokio::spawn(run_checkpoint(checkpointer.clone())));
+                }
+            }
         }
+    }
+}
+
+/// Copies what it can of the WAL into the database file without waiting
+/// for readers or the writer (PASSIVE); the next write after a complete one
+/// starts the WAL over, so it stays small.
+async fn run_checkpoint(pool: SqlitePool) {
+    if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .execute(&pool)
+        .await
+    {
+        tracing::warn!(error = %err, "SQLite checkpoint failed; retried in a second");
     }
 }
 
