@@ -12,6 +12,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
 use server::inference::Model;
 
+/// The server's allocator (`src/main.rs`): tract allocates aligned buffers on
+/// every run, which glibc's malloc serves much more slowly.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn model_dir() -> PathBuf {
     std::env::var_os("SEPAL_MODEL_DIR").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/iris"),

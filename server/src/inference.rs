@@ -216,19 +216,21 @@ impl Model {
         Ok(Predictions::new(probabilities, self.classes))
     }
 
-    /// Runs the single-row plan with this thread's kept state. A state is
-    /// kept only after a run that succeeded, so a failure cannot leave a
-    /// half-run state behind.
+    /// Runs the single-row plan with this thread's kept state. A state whose
+    /// run failed is dropped, so a failure cannot leave a half-run state behind.
     fn run_single_row(&self, input: Tensor) -> TractResult<TVec<TValue>> {
-        SINGLE_ROW_STATE.with(|slot| {
-            let mut slot = slot.borrow_mut();
-            let mut state = match slot.0.take() {
+        SINGLE_ROW_STATE.with_borrow_mut(|slot| {
+            // Used in place: a state is a few hundred bytes, and moving it out
+            // and back showed up in the profile of a one-row run.
+            let state = match &mut slot.0 {
                 Some(state) if Arc::ptr_eq(state.plan(), &self.single) => state,
-                _ => self.single.spawn()?,
+                other => other.insert(self.single.spawn()?),
             };
-            let outputs = state.run(tvec!(input.into()))?;
-            slot.0 = Some(state);
-            Ok(outputs)
+            let outputs = state.run(tvec!(input.into()));
+            if outputs.is_err() {
+                slot.0 = None;
+            }
+            outputs
         })
     }
 }
