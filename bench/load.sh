@@ -5,7 +5,7 @@
 # scikit-learn under uvicorn, 2 workers, SQLite). Both check the same kind of
 # token from the local OpenID provider. Prints wrk's latency distribution and
 # requests/s, the server's CPU time and RSS, and the number of records stored
-# against the number of 2xx answers.
+# against the number of 2xx answers; then latency at fixed request rates (oha).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,3 +79,23 @@ exact_requests=${SEPAL_BENCH_EXACT_REQUESTS:-5000}
 body='{"sepal_length": 6.1, "sepal_width": 2.9, "petal_length": 4.7, "petal_width": 1.4}'
 exact sepal "$sepal" "$work/sepal.db"
 exact replica "$replica" "$work/replica.db"
+
+# Latency at fixed offered rates (open loop), which wrk's saturation run
+# cannot show: oha (crates.io, built once into target/bench-tools) sends at
+# the given rate whatever the answers' speed, and --latency-correction times
+# each request from when it was due, so a stall is not hidden by the
+# requests it delayed. /healthz first: the floor of this setup.
+oha=target/bench-tools/bin/oha
+[ -x "$oha" ] || cargo install --locked --root target/bench-tools oha@1.16.0
+at_rate() {
+  local rate=$1 url=$2
+  shift 2
+  echo "== $url at $rate req/s: oha -c$connections -z10s -q$rate --latency-correction"
+  "$oha" --no-tui -c "$connections" -z 10s -q "$rate" --latency-correction "$@" "$url" >"$work/oha.txt"
+  grep -E 'Requests/sec|(50\.00|99\.00|99\.90)% in|responses' "$work/oha.txt"
+}
+at_rate 2000 "$sepal/healthz"
+for rate in ${SEPAL_BENCH_RATES:-2000 5000 10000}; do
+  at_rate "$rate" "$sepal/api/v1/predictions" -m POST -T application/json \
+    -H "Authorization: Bearer $token" -d "$body"
+done

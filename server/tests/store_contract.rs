@@ -524,3 +524,54 @@ async fn sqlite_copies_the_wal_into_the_database_file_by_itself() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_starts_the_wal_over_under_sustained_writes() {
+    use std::{
+        io::Read as _,
+        sync::atomic::{AtomicBool, Ordering},
+        time::{Duration, Instant},
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sepal.db");
+    let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+    // Bytes 12..16 of the WAL header count the times the WAL started over.
+    let wal = dir.path().join("sepal.db-wal");
+    let restarts = || {
+        let mut header = [0; 16];
+        std::fs::File::open(&wal)
+            .and_then(|mut file| file.read_exact(&mut header))
+            .unwrap();
+        u32::from_be_bytes([header[12], header[13], header[14], header[15]])
+    };
+    // Writers that never pause, so the writer always has a group to commit.
+    let writing = Arc::new(AtomicBool::new(true));
+    let writers: Vec<_> = (0..16u64)
+        .map(|task| {
+            let (store, writing, owner) = (store.clone(), writing.clone(), owner());
+            tokio::spawn(async move {
+                let mut n = task * 1_000_000;
+                while writing.load(Ordering::Relaxed) {
+                    let record = common::record(&owner, n, "setosa");
+                    assert_eq!(store.put_prediction(&record).await.unwrap(), Put::Created);
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let first = restarts();
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while restarts() == first {
+        assert!(
+            Instant::now() < deadline,
+            "the WAL never started over: it grows by every commit"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    writing.store(false, Ordering::Relaxed);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+}
