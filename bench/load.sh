@@ -53,6 +53,7 @@ run() {
   local total=$(awk '/requests in/ { print $1 }' "$work/$name.txt")
   local failed=$(awk '/Non-2xx/ { print $5 }' "$work/$name.txt")
   local stored=$(sqlite3 "$db" 'SELECT count(*) FROM predictions')
+  [ -f "$db-wal" ] && echo "WAL: $(du -m "$db-wal" | cut -f1) MB, database: $(du -m "$db" | cut -f1) MB"
   echo "CPU: $((after - before)) s over $duration; RSS after: $(rss "$pid") MB"
   # +1: the warm-up request.
   echo "2xx answers: $((total - ${failed:-0} + 1)); records stored: $stored"
