@@ -33,6 +33,11 @@ use tokio::sync::{mpsc, oneshot};
 const MAX_GROUP: usize = 128;
 /// How often the WAL is copied into the database file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+/// A checkpoint's reader-side steps are repeated (at most this many times)
+/// until one copies no more than [`WRITER_STEP_FRAMES`] pages, so that the
+/// step on the writer's connection, which holds up commits, copies few.
+const MAX_READER_STEPS: usize = 8;
+const WRITER_STEP_FRAMES: i64 = 64;
 
 pub struct SqliteStore {
     readers: SqlitePool,
@@ -346,23 +351,40 @@ async fn insert_groups(
     }
 }
 
-/// Copies the WAL into the database file, in two PASSIVE steps. First on a
-/// reader connection, beside the writer: the bulk of the copy and its fsync
-/// hold up no commit. Then on the writer's own connection, between two
-/// groups, for the frames written meanwhile. The WAL starts over only after
-/// a checkpoint that copied all of it, which under sustained writes the
-/// first step alone never does: the WAL grew by every commit (1.5 GB in 20 s
-/// of `make load-bench`).
+/// Copies the WAL into the database file in PASSIVE steps. First on a
+/// reader connection, beside the writer, so the copy and its fsyncs hold up
+/// no commit; repeated while a step still had many frames to copy, since the
+/// writer added frames meanwhile. Then on the writer's own connection,
+/// between two groups, for the few frames left. The WAL starts over only
+/// after a checkpoint that copied all of it, which under sustained writes
+/// reader-side steps alone never do: the WAL grew by every commit (1.5 GB in
+/// 20 s of `make load-bench`).
 async fn run_checkpoint(readers: SqlitePool, writer: SqlitePool) {
-    for pool in [&readers, &writer] {
-        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(pool)
-            .await
-        {
-            tracing::warn!(error = %err, "SQLite checkpoint failed; retried in a second");
-            return;
+    if let Err(err) = checkpoint_steps(&readers, &writer).await {
+        tracing::warn!(error = %err, "SQLite checkpoint failed; retried in a second");
+    }
+}
+
+async fn checkpoint_steps(readers: &SqlitePool, writer: &SqlitePool) -> Result<(), sqlx::Error> {
+    let mut copied_until = 0;
+    for _ in 0..MAX_READER_STEPS {
+        let (_, _, checkpointed) = checkpoint_step(readers).await?;
+        let copied = checkpointed - copied_until;
+        copied_until = checkpointed;
+        if copied <= WRITER_STEP_FRAMES {
+            break;
         }
     }
+    checkpoint_step(writer).await?;
+    Ok(())
+}
+
+/// One PASSIVE checkpoint: (1 if it could not copy everything, frames in the
+/// WAL, frames copied into the database file).
+async fn checkpoint_step(pool: &SqlitePool) -> Result<(i64, i64, i64), sqlx::Error> {
+    sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(pool)
+        .await
 }
 
 /// One statement: the records and their counts (kept by a trigger) change
