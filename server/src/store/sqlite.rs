@@ -368,7 +368,7 @@ async fn run_checkpoint(readers: SqlitePool, writer: SqlitePool) {
 async fn checkpoint_steps(readers: &SqlitePool, writer: &SqlitePool) -> Result<(), sqlx::Error> {
     let mut copied_until = 0;
     for _ in 0..MAX_READER_STEPS {
-        let (_, _, checkpointed) = checkpoint_step(readers).await?;
+        let checkpointed = checkpoint_step(readers).await?;
         let copied = checkpointed - copied_until;
         copied_until = checkpointed;
         if copied <= WRITER_STEP_FRAMES {
@@ -379,12 +379,14 @@ async fn checkpoint_steps(readers: &SqlitePool, writer: &SqlitePool) -> Result<(
     Ok(())
 }
 
-/// One PASSIVE checkpoint: (1 if it could not copy everything, frames in the
-/// WAL, frames copied into the database file).
-async fn checkpoint_step(pool: &SqlitePool) -> Result<(i64, i64, i64), sqlx::Error> {
-    sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-        .fetch_one(pool)
-        .await
+/// One PASSIVE checkpoint; returns how many of the WAL's frames are now in
+/// the database file.
+async fn checkpoint_step(pool: &SqlitePool) -> Result<i64, sqlx::Error> {
+    let (_busy, _frames, checkpointed): (i64, i64, i64) =
+        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(pool)
+            .await?;
+    Ok(checkpointed)
 }
 
 /// One statement: the records and their counts (kept by a trigger) change
