@@ -69,21 +69,28 @@ pub struct Model {
 }
 
 thread_local! {
-    /// Scratch state for one-row runs on this thread. Making one costs about
-    /// a fifth of a one-row run, and a state serves one run at a time, so
-    /// each thread keeps its own (for the last model it ran).
-    static SINGLE_ROW_STATE: RefCell<KeptState> = const { RefCell::new(KeptState(None)) };
+    /// What one-row runs on this thread reuse (for the last model it ran):
+    /// the scratch state, whose making costs about a fifth of a one-row
+    /// run and which serves one run at a time, and the input tensor.
+    static SINGLE_ROW: RefCell<KeptSingleRow> = const { RefCell::new(KeptSingleRow(None)) };
 }
 
-/// A state kept until its thread ends. Dropping a state tells tract's ops
-/// to free their scratch space in tract's own thread-locals, which may be
-/// gone already when the thread ends (a panic, then an abort); so at thread
-/// end the state is forgotten instead: one state and one reference to its
+struct SingleRow {
+    state: TypedSimpleState,
+    /// `[1, features]`. tract lets go of a run's inputs when the run ends,
+    /// so the next run refills this tensor in place instead of allocating one.
+    input: Arc<Tensor>,
+}
+
+/// Kept until its thread ends. Dropping a state tells tract's ops to free
+/// their scratch space in tract's own thread-locals, which may be gone
+/// already when the thread ends (a panic, then an abort); so at thread end
+/// it is forgotten instead: one state, one input and one reference to its
 /// plan per ended thread. Sepal predicts on the runtime's worker threads,
 /// which live as long as the server.
-struct KeptState(Option<TypedSimpleState>);
+struct KeptSingleRow(Option<SingleRow>);
 
-impl Drop for KeptState {
+impl Drop for KeptSingleRow {
     fn drop(&mut self) {
         std::mem::forget(self.0.take());
     }
@@ -176,31 +183,18 @@ impl Model {
     /// Class probabilities for each row, in one run of the model.
     pub fn predict(&self, rows: &[Features]) -> Result<Predictions, ModelError> {
         let width = self.manifest.features.len();
+        // `Features` come from a manifest's validation; refuse another model's.
+        if let Some(row) = rows.iter().find(|row| row.values().len() != width) {
+            return Err(ModelError::Run(format!(
+                "a row has {} values, the model takes {width}",
+                row.values().len()
+            )));
+        }
         let run_error = |e: TractError| ModelError::Run(format!("{e:#}"));
-        if rows.is_empty() {
-            return Ok(Predictions::new(Vec::new(), self.classes));
-        }
-        // The input tensor is filled in place: no intermediate buffer.
-        let mut input = Tensor::zero::<f32>(&[rows.len(), width]).map_err(run_error)?;
-        {
-            let mut plain = input.try_as_plain_ram_mut().map_err(run_error)?;
-            let cells = plain.as_slice_mut::<f32>().map_err(run_error)?;
-            for (row, cells) in rows.iter().zip(cells.chunks_exact_mut(width)) {
-                // `Features` come from a manifest's validation; refuse another model's.
-                let values = row.values();
-                if values.len() != width {
-                    return Err(ModelError::Run(format!(
-                        "a row has {} values, the model takes {width}",
-                        values.len()
-                    )));
-                }
-                cells.copy_from_slice(values);
-            }
-        }
-        let outputs = if rows.len() == 1 {
-            self.run_single_row(input)
-        } else {
-            self.batch.run(tvec!(input.into()))
+        let outputs = match rows {
+            [] => return Ok(Predictions::new(Vec::new(), self.classes)),
+            [row] => self.run_single_row(row.values()),
+            _ => self.run_batch(rows),
         }
         .map_err(run_error)?;
         let mut probabilities = outputs[0]
@@ -216,17 +210,41 @@ impl Model {
         Ok(Predictions::new(probabilities, self.classes))
     }
 
-    /// Runs the single-row plan with this thread's kept state. A state whose
-    /// run failed is dropped, so a failure cannot leave a half-run state behind.
-    fn run_single_row(&self, input: Tensor) -> TractResult<TVec<TValue>> {
-        SINGLE_ROW_STATE.with_borrow_mut(|slot| {
+    /// Runs the `N` plan on rows of the model's width.
+    fn run_batch(&self, rows: &[Features]) -> TractResult<TVec<TValue>> {
+        let width = self.manifest.features.len();
+        // The input tensor is filled in place: no intermediate buffer.
+        let mut input = Tensor::zero::<f32>(&[rows.len(), width])?;
+        {
+            let mut plain = input.try_as_plain_ram_mut()?;
+            let cells = plain.as_slice_mut::<f32>()?;
+            for (row, cells) in rows.iter().zip(cells.chunks_exact_mut(width)) {
+                cells.copy_from_slice(row.values());
+            }
+        }
+        self.batch.run(tvec!(input.into()))
+    }
+
+    /// Runs the single-row plan with this thread's kept state and input. A
+    /// state whose run failed is dropped, so a failure cannot leave a
+    /// half-run state behind.
+    fn run_single_row(&self, values: &[f32]) -> TractResult<TVec<TValue>> {
+        SINGLE_ROW.with_borrow_mut(|slot| {
             // Used in place: a state is a few hundred bytes, and moving it out
             // and back showed up in the profile of a one-row run.
-            let state = match &mut slot.0 {
-                Some(state) if Arc::ptr_eq(state.plan(), &self.single) => state,
-                other => other.insert(self.single.spawn()?),
+            let kept = match &mut slot.0 {
+                Some(kept) if Arc::ptr_eq(kept.state.plan(), &self.single) => kept,
+                other => other.insert(SingleRow {
+                    state: self.single.spawn()?,
+                    input: Arc::new(Tensor::zero::<f32>(&[1, values.len()])?),
+                }),
             };
-            let outputs = state.run(tvec!(input.into()));
+            // Only this thread holds the input between runs, so this copies nothing.
+            Arc::make_mut(&mut kept.input)
+                .try_as_plain_ram_mut()?
+                .as_slice_mut::<f32>()?
+                .copy_from_slice(values);
+            let outputs = kept.state.run(tvec!(kept.input.clone().into_tvalue()));
             if outputs.is_err() {
                 slot.0 = None;
             }
