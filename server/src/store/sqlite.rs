@@ -16,7 +16,12 @@
 //! between two of its groups, which lets the WAL start over (see
 //! [`run_checkpoint`]).
 
-use std::{collections::HashSet, path::Path, str::FromStr as _, time::Duration};
+use std::{
+    collections::HashSet,
+    path::{Path, PathBuf},
+    str::FromStr as _,
+    time::Duration,
+};
 
 use app::store::{
     Cursor, ListQuery, Page, PredictionRecord, Put, Session, Store, StoreError, page_from,
@@ -104,7 +109,12 @@ impl SqliteStore {
             .await
             .map_err(open_error)?;
         let (puts, pending) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(insert_groups(writer.clone(), readers.clone(), pending));
+        tokio::spawn(insert_groups(
+            writer.clone(),
+            readers.clone(),
+            path.to_owned(),
+            pending,
+        ));
         Ok(SqliteStore {
             readers,
             writer,
@@ -323,6 +333,7 @@ impl Store for SqliteStore {
 async fn insert_groups(
     writer: SqlitePool,
     readers: SqlitePool,
+    database: PathBuf,
     mut pending: mpsc::Receiver<PendingPut>,
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
@@ -344,7 +355,11 @@ async fn insert_groups(
             }
             _ = ticks.tick() => {
                 if checkpoint.as_ref().is_none_or(|running| running.is_finished()) {
-                    checkpoint = Some(tokio::spawn(run_checkpoint(readers.clone(), writer.clone())));
+                    checkpoint = Some(tokio::spawn(run_checkpoint(
+                        readers.clone(),
+                        writer.clone(),
+                        database.clone(),
+                    )));
                 }
             }
         }
@@ -352,20 +367,24 @@ async fn insert_groups(
 }
 
 /// Copies the WAL into the database file in PASSIVE steps. First on a
-/// reader connection, beside the writer, so the copy and its fsyncs hold up
-/// no commit; repeated while a step still had many frames to copy, since the
-/// writer added frames meanwhile. Then on the writer's own connection,
-/// between two groups, for the few frames left. The WAL starts over only
-/// after a checkpoint that copied all of it, which under sustained writes
+/// reader connection, beside the writer, so the copy holds up no commit;
+/// repeated while a step still had many frames to copy, since the writer
+/// added frames meanwhile. Then on the writer's own connection, between two
+/// groups, for the few frames left. The WAL starts over only after a
+/// checkpoint that copied all of it, which under sustained writes
 /// reader-side steps alone never do: the WAL grew by every commit (1.5 GB in
 /// 20 s of `make load-bench`).
-async fn run_checkpoint(readers: SqlitePool, writer: SqlitePool) {
-    if let Err(err) = checkpoint_steps(&readers, &writer).await {
+async fn run_checkpoint(readers: SqlitePool, writer: SqlitePool, database: PathBuf) {
+    if let Err(err) = checkpoint_steps(&readers, &writer, database).await {
         tracing::warn!(error = %err, "SQLite checkpoint failed; retried in a second");
     }
 }
 
-async fn checkpoint_steps(readers: &SqlitePool, writer: &SqlitePool) -> Result<(), sqlx::Error> {
+async fn checkpoint_steps(
+    readers: &SqlitePool,
+    writer: &SqlitePool,
+    database: PathBuf,
+) -> Result<(), sqlx::Error> {
     let mut copied_until = 0;
     for _ in 0..MAX_READER_STEPS {
         let checkpointed = checkpoint_step(readers).await?;
@@ -375,6 +394,12 @@ async fn checkpoint_steps(readers: &SqlitePool, writer: &SqlitePool) -> Result<(
             break;
         }
     }
+    // Only a step that copies the whole WAL syncs the database file, so the
+    // writer-side one would flush every page the steps above copied while
+    // commits wait (up to 20 ms, `perf sched`): flush them here first.
+    tokio::task::spawn_blocking(move || std::fs::File::open(database)?.sync_data())
+        .await
+        .map_err(std::io::Error::other)??;
     checkpoint_step(writer).await?;
     Ok(())
 }
