@@ -575,3 +575,35 @@ async fn sqlite_starts_the_wal_over_under_sustained_writes() {
         writer.await.unwrap();
     }
 }
+
+/// SQLite keeps POSIX locks on the database file while its connections are
+/// open, and a process loses all of them when it closes any descriptor of
+/// that file. Another process (here Python's sqlite3 module) must then not
+/// be able to take the WAL away from an open store, as the last connection
+/// to a database does when it closes.
+#[tokio::test]
+async fn sqlite_keeps_its_locks_through_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sepal.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let record = common::record(&owner(), 1, "setosa");
+    assert_eq!(store.put_prediction(&record).await.unwrap(), Put::Created);
+    // Checkpoints run once a second.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let read = "import sqlite3, sys\n\
+                db = sqlite3.connect(sys.argv[1])\n\
+                print(db.execute('SELECT count(*) FROM predictions').fetchone()[0])\n\
+                db.close()";
+    let output = std::process::Command::new("python3")
+        .args(["-c", read])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "1");
+    assert!(
+        dir.path().join("sepal.db-wal").exists(),
+        "another process removed the WAL of an open store: its locks were gone"
+    );
+    assert_eq!(store.count_predictions(&record.owner).await.unwrap(), 1);
+}

@@ -17,10 +17,7 @@
 //! [`run_checkpoint`]).
 
 use std::{
-    collections::HashSet,
-    path::{Path, PathBuf},
-    str::FromStr as _,
-    time::Duration,
+    collections::HashSet, fs::File, path::Path, str::FromStr as _, sync::Arc, time::Duration,
 };
 
 use app::store::{
@@ -108,11 +105,18 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(open_error)?;
+        // Checkpoints sync the database file through this descriptor, open
+        // as long as the store's connections: closing any descriptor of a
+        // file drops every POSIX lock the process holds on it, SQLite's
+        // too, and another process could then take the WAL away.
+        let database = File::open(path).map_err(|err| {
+            StoreError::Unavailable(format!("cannot open {}: {err}", path.display()))
+        })?;
         let (puts, pending) = mpsc::channel(4 * MAX_GROUP);
         tokio::spawn(insert_groups(
             writer.clone(),
             readers.clone(),
-            path.to_owned(),
+            Arc::new(database),
             pending,
         ));
         Ok(SqliteStore {
@@ -333,7 +337,7 @@ impl Store for SqliteStore {
 async fn insert_groups(
     writer: SqlitePool,
     readers: SqlitePool,
-    database: PathBuf,
+    database: Arc<File>,
     mut pending: mpsc::Receiver<PendingPut>,
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
@@ -364,6 +368,14 @@ async fn insert_groups(
             }
         }
     }
+    // The store is gone: SQLite's connections close before the database
+    // file's descriptor does (see `SqliteStore::open`).
+    if let Some(running) = checkpoint {
+        let _ = running.await;
+    }
+    writer.close().await;
+    readers.close().await;
+    drop(database);
 }
 
 /// Copies the WAL into the database file in PASSIVE steps. First on a
@@ -374,7 +386,7 @@ async fn insert_groups(
 /// checkpoint that copied all of it, which under sustained writes
 /// reader-side steps alone never do: the WAL grew by every commit (1.5 GB in
 /// 20 s of `make load-bench`).
-async fn run_checkpoint(readers: SqlitePool, writer: SqlitePool, database: PathBuf) {
+async fn run_checkpoint(readers: SqlitePool, writer: SqlitePool, database: Arc<File>) {
     if let Err(err) = checkpoint_steps(&readers, &writer, database).await {
         tracing::warn!(error = %err, "SQLite checkpoint failed; retried in a second");
     }
@@ -383,7 +395,7 @@ async fn run_checkpoint(readers: SqlitePool, writer: SqlitePool, database: PathB
 async fn checkpoint_steps(
     readers: &SqlitePool,
     writer: &SqlitePool,
-    database: PathBuf,
+    database: Arc<File>,
 ) -> Result<(), sqlx::Error> {
     let mut copied_until = 0;
     for _ in 0..MAX_READER_STEPS {
@@ -397,7 +409,7 @@ async fn checkpoint_steps(
     // Only a step that copies the whole WAL syncs the database file, so the
     // writer-side one would flush every page the steps above copied while
     // commits wait (up to 20 ms, `perf sched`): flush them here first.
-    tokio::task::spawn_blocking(move || std::fs::File::open(database)?.sync_data())
+    tokio::task::spawn_blocking(move || database.sync_data())
         .await
         .map_err(std::io::Error::other)??;
     checkpoint_step(writer).await?;
