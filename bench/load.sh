@@ -3,13 +3,16 @@
 # wrk on loopback, against Sepal (release build, SQLite) and, in the same run,
 # against the cloud recipe's Python handler (bench/api_replica.py: FastAPI +
 # scikit-learn under uvicorn, 2 workers, SQLite). Both check the same kind of
-# token from the local OpenID provider. Prints wrk's latency distribution and
-# requests/s, the server's CPU time and RSS, and the number of records stored
-# against the number of 2xx answers; then latency at fixed request rates (oha).
+# token from the local OpenID provider. The two take turns, for a few rounds,
+# since each one's rate moves from run to run: each run prints wrk's latency
+# distribution and requests/s, the server's CPU time and RSS, and the records
+# stored against the 2xx answers; each round the ratio of the two rates, and
+# at the end their median. Then latency at fixed request rates (oha).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration=${SEPAL_BENCH_DURATION:-20s}
+rounds=${SEPAL_BENCH_ROUNDS:-3}
 connections=${SEPAL_BENCH_CONNECTIONS:-64}
 oidc_port=4400
 sepal=http://127.0.0.1:3400
@@ -38,13 +41,18 @@ LUA
 # CPU seconds (user + system) of a process and its children, and RSS in MB.
 cpu() { ps -o cputimes= --ppid "$1" -p "$1" | awk '{ s += $1 } END { print s }'; }
 rss() { ps -o rss= --ppid "$1" -p "$1" | awk '{ s += $1 } END { printf "%.0f", s / 1024 }'; }
+count() { sqlite3 "$1" 'SELECT count(*) FROM predictions'; }
 
-run() {
-  local name=$1 url=$2 pid=$3 db=$4
-  # One request first, so both have loaded their model and keys.
+# One request first, so both have loaded their model and keys.
+for url in "$sepal" "$replica"; do
   curl -sf -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     -d '{"sepal_length": 6.1, "sepal_width": 2.9, "petal_length": 4.7, "petal_width": 1.4}' "$url/api/v1/predictions"
-  local before=$(cpu "$pid")
+done
+
+# run NAME URL PID DB: one wrk run; leaves its requests/s in $work/NAME.rate.
+run() {
+  local name=$1 url=$2 pid=$3 db=$4
+  local before=$(cpu "$pid") stored_before=$(count "$db")
   echo "== $name: wrk -t2 -c$connections -d$duration --latency, POST $url/api/v1/predictions"
   TOKEN=$token wrk -t2 -c"$connections" -d"$duration" --latency -s "$work/post.lua" \
     "$url/api/v1/predictions" >"$work/$name.txt"
@@ -52,12 +60,20 @@ run() {
   local after=$(cpu "$pid")
   local total=$(awk '/requests in/ { print $1 }' "$work/$name.txt")
   local failed=$(awk '/Non-2xx/ { print $5 }' "$work/$name.txt")
-  local stored=$(sqlite3 "$db" 'SELECT count(*) FROM predictions')
   [ -f "$db-wal" ] && echo "WAL: $(du -m "$db-wal" | cut -f1) MB, database: $(du -m "$db" | cut -f1) MB"
   echo "CPU: $((after - before)) s over $duration; RSS after: $(rss "$pid") MB"
-  # +1: the warm-up request.
-  echo "2xx answers: $((total - ${failed:-0} + 1)); records stored: $stored"
+  echo "2xx answers: $((total - ${failed:-0})); records stored: $(($(count "$db") - stored_before))"
+  awk '/Requests\/sec/ { print $2 }' "$work/$name.txt" >"$work/$name.rate"
 }
+
+for round in $(seq "$rounds"); do
+  run "sepal-$round" "$sepal" "$sepal_pid" "$work/sepal.db"
+  run "replica-$round" "$replica" "$replica_pid" "$work/replica.db"
+  awk '{ r[NR] = $1 } END { printf "%.1f\n", r[1] / r[2] }' \
+    "$work/sepal-$round.rate" "$work/replica-$round.rate" >>"$work/ratios"
+  echo "== round $round of $rounds: Sepal / replica = $(tail -n 1 "$work/ratios")×"
+done
+echo "== median ratio over $rounds rounds: $(sort -n "$work/ratios" | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }')×"
 
 # wrk stops counting at its deadline with requests in flight, so its 2xx
 # count is short by up to one per connection. The exact check: a fixed
@@ -65,17 +81,15 @@ run() {
 # records stored meanwhile against the 2xx it counted.
 exact() {
   local name=$1 url=$2 db=$3
-  local before=$(sqlite3 "$db" 'SELECT count(*) FROM predictions')
+  local before=$(count "$db")
   npx --yes autocannon@9.0.0 -c "$connections" -a "$exact_requests" -m POST \
     -H "Authorization=Bearer $token" -H "Content-Type=application/json" -b "$body" \
     --json "$url/api/v1/predictions" >"$work/$name-exact.json" 2>/dev/null
   local ok=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["2xx"])' "$work/$name-exact.json")
-  local after=$(sqlite3 "$db" 'SELECT count(*) FROM predictions')
+  local after=$(count "$db")
   echo "== $name, exact: $exact_requests requests, $ok 2xx, $((after - before)) records stored"
 }
 
-run sepal "$sepal" "$sepal_pid" "$work/sepal.db"
-run replica "$replica" "$replica_pid" "$work/replica.db"
 exact_requests=${SEPAL_BENCH_EXACT_REQUESTS:-5000}
 body='{"sepal_length": 6.1, "sepal_width": 2.9, "petal_length": 4.7, "petal_width": 1.4}'
 exact sepal "$sepal" "$work/sepal.db"
