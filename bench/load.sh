@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 
 duration=${SEPAL_BENCH_DURATION:-20s}
 rounds=${SEPAL_BENCH_ROUNDS:-3}
+# The one prediction every request asks for.
+body='{"sepal_length": 6.1, "sepal_width": 2.9, "petal_length": 4.7, "petal_width": 1.4}'
 connections=${SEPAL_BENCH_CONNECTIONS:-64}
 oidc_port=4400
 sepal=http://127.0.0.1:3400
@@ -33,7 +35,7 @@ wait_for "$replica/docs"
 token=$(SEPAL_PUBLIC_URL=$sepal SEPAL_OIDC_ISSUER=http://127.0.0.1:$oidc_port scripts/api-token.sh alice)
 cat >"$work/post.lua" <<'LUA'
 wrk.method = "POST"
-wrk.body = '{"sepal_length": 6.1, "sepal_width": 2.9, "petal_length": 4.7, "petal_width": 1.4}'
+wrk.body = os.getenv("BODY")
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
 LUA
@@ -46,7 +48,7 @@ count() { sqlite3 "$1" 'SELECT count(*) FROM predictions'; }
 # One request first, so both have loaded their model and keys.
 for url in "$sepal" "$replica"; do
   curl -sf -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d '{"sepal_length": 6.1, "sepal_width": 2.9, "petal_length": 4.7, "petal_width": 1.4}' "$url/api/v1/predictions"
+    -d "$body" "$url/api/v1/predictions"
 done
 
 # run NAME URL PID DB: one wrk run; leaves its requests/s in $work/NAME.rate.
@@ -54,7 +56,7 @@ run() {
   local name=$1 url=$2 pid=$3 db=$4
   local before=$(cpu "$pid") stored_before=$(count "$db")
   echo "== $name: wrk -t2 -c$connections -d$duration --latency, POST $url/api/v1/predictions"
-  TOKEN=$token wrk -t2 -c"$connections" -d"$duration" --latency -s "$work/post.lua" \
+  TOKEN=$token BODY="$body" wrk -t2 -c"$connections" -d"$duration" --latency -s "$work/post.lua" \
     "$url/api/v1/predictions" >"$work/$name.txt"
   sed -n '/Latency Distribution/,$p' "$work/$name.txt"
   local after=$(cpu "$pid")
@@ -91,7 +93,6 @@ exact() {
 }
 
 exact_requests=${SEPAL_BENCH_EXACT_REQUESTS:-5000}
-body='{"sepal_length": 6.1, "sepal_width": 2.9, "petal_length": 4.7, "petal_width": 1.4}'
 exact sepal "$sepal" "$work/sepal.db"
 exact replica "$replica" "$work/replica.db"
 
