@@ -11,7 +11,7 @@ use std::sync::Arc;
 use app::store::Store;
 use common::{
     free_port,
-    web::{Browser, location, sepal, serve},
+    web::{Browser, listen, location, sepal, serve},
 };
 use reqwest::{StatusCode, header};
 use time::OffsetDateTime;
@@ -421,19 +421,18 @@ async fn sessions_outlive_a_restart_of_sepal() {
     browser.sign_in(&sepal, "alice").await;
     // Another Sepal on the same database, as after a restart or on a second
     // instance: the browser's cookie (per host, not per port) still works.
-    let port = free_port();
+    let listener = listen().await;
+    let again = format!("http://{}", listener.local_addr().unwrap());
     let dir = tempfile::tempdir().unwrap();
     serve(
-        port,
+        listener,
         &sepal.provider.issuer,
         &[],
         sepal.store.clone(),
         dir.path(),
     )
     .await;
-    let (_, status, page) = browser
-        .finish(format!("http://127.0.0.1:{port}/account"))
-        .await;
+    let (_, status, page) = browser.finish(format!("{again}/account")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Alice Liddell"), "{page}");
 }

@@ -8,7 +8,7 @@ use clap::Parser;
 use reqwest::{StatusCode, cookie::CookieStore as _, header};
 use server::{Config, Services, store::SqliteStore};
 
-use super::{Provider, free_port};
+use super::Provider;
 
 /// Rate limits for the tests of the per-user limit: one request a second
 /// and a burst of three per user, none per address.
@@ -34,8 +34,9 @@ pub async fn sepal(extra: &[&str]) -> Sepal {
         .with_test_writer()
         .with_env_filter("warn")
         .try_init();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
+    // Bound before the provider picks its port, so the two cannot be the same.
+    let listener = listen().await;
+    let url = format!("http://{}", listener.local_addr().unwrap());
     let provider = Provider::start(&url);
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(
@@ -43,7 +44,7 @@ pub async fn sepal(extra: &[&str]) -> Sepal {
             .await
             .unwrap(),
     );
-    serve(port, &provider.issuer, extra, store.clone(), dir.path()).await;
+    serve(listener, &provider.issuer, extra, store.clone(), dir.path()).await;
     Sepal {
         url,
         provider,
@@ -52,10 +53,23 @@ pub async fn sepal(extra: &[&str]) -> Sepal {
     }
 }
 
-/// Serves Sepal on `port` with `store`, signing in at `issuer`.
-pub async fn serve(port: u16, issuer: &str, extra: &[&str], store: Arc<dyn Store>, site: &Path) {
+/// A listener on a free port of 127.0.0.1, held from now on.
+pub async fn listen() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap()
+}
+
+/// Serves Sepal on `listener` with `store`, signing in at `issuer`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    issuer: &str,
+    extra: &[&str],
+    store: Arc<dyn Store>,
+    site: &Path,
+) {
     let site = site.to_string_lossy().into_owned();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = format!("http://{}", listener.local_addr().unwrap());
     let mut args = vec![
         "sepal",
         "--site-root",
@@ -77,9 +91,6 @@ pub async fn serve(port: u16, issuer: &str, extra: &[&str], store: Arc<dyn Store
         started: Instant::now(),
     };
     let app = server::router(&config, services).unwrap();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
 }
