@@ -12,7 +12,7 @@ CLIPPY := cargo clippy --all-targets --locked
 SSR := -p app -p server --features app/ssr
 HYDRATE := -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown
 
-.PHONY: dev test tools-dev tools-test lint unit test-venv release e2e api-fuzz venv model bench store-bench render-bench load-bench
+.PHONY: dev test tools-dev tools-test tools-bench lint unit test-venv release e2e api-fuzz venv model bench store-bench render-bench load-bench
 
 dev: tools-dev
 	scripts/dev.sh
@@ -24,6 +24,9 @@ tools-dev:
 
 tools-test:
 	scripts/ensure-tools.sh test
+
+tools-bench:
+	scripts/ensure-tools.sh bench
 
 lint:
 	cargo fmt --all --check
@@ -71,11 +74,11 @@ bench: venv
 	$(PYTHON) bench/inference.py
 
 # Render time of /predict and /history under wrk (Debian's), on the release build.
-render-bench: release
+render-bench: tools-bench release
 	scripts/render-bench.sh
 
 # The API under load, against the Python stack it replaces (bench/load.sh).
-load-bench: release venv
+load-bench: tools-bench release venv
 	$(MODEL_VENV)/bin/pip install --quiet -r bench/requirements.txt
 	bench/load.sh
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing Sepal needs, and only what is missing.
 # Everything comes from the registries these machines reach: rustup, crates.io,
-# npm and Debian. Usage: scripts/ensure-tools.sh dev|test
+# npm and Debian. Usage: scripts/ensure-tools.sh dev|test|bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-dev}
-case "$mode" in dev | test) ;; *) echo "usage: $0 dev|test" >&2; exit 2 ;; esac
+case "$mode" in dev | test | bench) ;; *) echo "usage: $0 dev|test|bench" >&2; exit 2 ;; esac
 
 # cargo-leptos 0.3.11 needs rustc 1.96; 0.3.10 builds Leptos 0.8 on 1.95.
 CARGO_LEPTOS_VERSION=0.3.10
@@ -56,9 +56,20 @@ if [ ! -f end2end/node_modules/.package-lock.json ] ||
   install_logged npm-packages npm --prefix end2end ci --no-audit --no-fund
 fi
 
-if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then
+# Debian's packages: Chromium for the browser tests; wrk (the load) and the
+# sqlite3 shell (counting what was stored) for the benchmarks.
+case "$mode" in
+  test) packages=(chromium) ;;
+  bench) packages=(wrk sqlite3) ;;
+  *) packages=() ;;
+esac
+missing=()
+for package in "${packages[@]}"; do
+  command -v "$package" >/dev/null || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   sudo=$([ "$(id -u)" -eq 0 ] || echo sudo)
-  install_logged chromium bash -c "$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium"
+  install_logged "$(IFS=-; echo "${missing[*]}")" bash -c "$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends ${missing[*]}"
 fi
 
 echo "==> tools ready: $(cargo leptos --version), $(wasm-bindgen --version), wasm-opt $(end2end/node_modules/.bin/wasm-opt --version | awk '{print $3}')"
