@@ -22,9 +22,7 @@ replica=http://127.0.0.1:8400
 python=target/model-venv/bin/python
 # shellcheck source=scripts/stack-lib.sh
 source scripts/stack-lib.sh
-for tool in wrk sqlite3; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed: scripts/ensure-tools.sh bench installs it" >&2; exit 1; }
-done
+need wrk sqlite3
 start_provider "$oidc_port" "$sepal"
 start_sepal 3400 "$oidc_port"
 REPLICA_ISSUER=http://127.0.0.1:$oidc_port REPLICA_DB="$work/replica.db" \

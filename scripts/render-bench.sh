@@ -18,7 +18,7 @@ threads_for() { if (($1 == 1)); then echo 1; else echo 2; fi; }
 base=http://127.0.0.1:$app_port
 # shellcheck source=scripts/stack-lib.sh
 source scripts/stack-lib.sh
-command -v wrk >/dev/null || { echo "wrk is needed: scripts/ensure-tools.sh bench installs it" >&2; exit 1; }
+need wrk
 start_provider "$oidc_port" "$base"
 start_sepal "$app_port" "$oidc_port"
 

@@ -15,6 +15,13 @@ trap cleanup EXIT
 sepal_bin=${SEPAL_BIN:-target/release/sepal}
 test -x "$sepal_bin" || { echo "$sepal_bin is missing: run make release first" >&2; exit 1; }
 
+# need TOOL...: stops with what to run if a benchmark's tool is missing.
+need() {
+  for tool; do
+    command -v "$tool" >/dev/null || { echo "$tool is needed: scripts/ensure-tools.sh bench installs it" >&2; exit 1; }
+  done
+}
+
 # Waits until URL answers (any status), for at most 30 s.
 wait_for() {
   for _ in $(seq 150); do curl -s -o /dev/null "$1" && return; sleep 0.2; done
