@@ -78,6 +78,7 @@ contract!(
     one_user_cannot_read_or_delete_anothers,
     delete_one_and_all,
     concurrent_puts_lose_nothing,
+    retries_among_new_puts_each_get_their_answer,
     sessions_expire_and_can_be_replaced_and_deleted,
     check_succeeds_on_a_working_store,
 );
@@ -352,6 +353,40 @@ async fn concurrent_puts_lose_nothing(store: &dyn Store) {
     assert_eq!(
         all_ids(store, &alice, 50, None).await,
         ids_newest_first(&records)
+    );
+}
+
+/// Puts at once, every other one a retry of a stored record's idempotency
+/// key: SQLite's writer takes them in shared groups, where the retries'
+/// conflicts must not cost the new records their place, nor the reverse.
+async fn retries_among_new_puts_each_get_their_answer(store: &dyn Store) {
+    let alice = owner();
+    let mut first = record(&alice, 1, "setosa");
+    first.idempotency_key = Some("sent-twice".into());
+    put_all(store, std::slice::from_ref(&first)).await;
+    let puts: Vec<_> = (2..=65)
+        .map(|n| {
+            let mut r = record(&alice, n, "virginica");
+            if n % 2 == 0 {
+                r.idempotency_key = first.idempotency_key.clone();
+            }
+            r
+        })
+        .collect();
+    let answers =
+        futures_util::future::join_all(puts.iter().map(|r| store.put_prediction(r))).await;
+    for (put, answer) in puts.iter().zip(answers) {
+        let expected = if put.idempotency_key.is_some() {
+            Put::Existing(Box::new(first.clone()))
+        } else {
+            Put::Created
+        };
+        assert_eq!(answer.unwrap(), expected, "record {}", put.id);
+    }
+    assert_eq!(store.count_predictions(&alice).await.unwrap(), 33);
+    assert_eq!(
+        all_ids(store, &alice, 100, Some("virginica")).await.len(),
+        32
     );
 }
 

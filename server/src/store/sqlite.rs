@@ -5,9 +5,10 @@
 //! async runtime never blocks on disk.
 //!
 //! New predictions are group-committed: puts that arrive while the writer is
-//! busy are inserted together by its next statement (one commit, one trip to
-//! the writer's thread), and each put still learns whether its own record
-//! was inserted.
+//! busy, or while it lets the requests already under way catch up, are
+//! inserted together by its next statement (one commit, one trip to the
+//! writer's thread), and each put still learns whether its own record was
+//! inserted.
 //!
 //! Checkpoints (copying the WAL into the database file, with an fsync of
 //! each) run once a second, not inside the writer's commits as SQLite's
@@ -33,6 +34,14 @@ use tokio::sync::{mpsc, oneshot};
 
 /// The most new records one statement inserts.
 const MAX_GROUP: usize = 128;
+/// How many times the writer lets the runtime run its other ready tasks, and
+/// read what has arrived on the sockets, before it takes a group. Woken by a
+/// put, it would run next on that put's thread (tokio runs a task just woken
+/// first), with only that put and a few others: ~7 records a commit under
+/// `make load-bench`, each commit writing ~5 pages to the WAL. Two rounds
+/// add no wait without load, and under load gather the puts of the requests
+/// read meanwhile (BENCHMARKS.md, "JSON API under load").
+const GATHER_ROUNDS: usize = 2;
 /// How often the WAL is copied into the database file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// A checkpoint's reader-side steps are repeated (at most this many times)
@@ -77,8 +86,10 @@ impl SqliteStore {
             // Reads straight from the OS page cache instead of copying pages
             // in: keeps a page of history as cheap in a large file as in a small one.
             .pragma("mmap_size", "1073741824")
-            // A WAL that grew in a burst is cut back when it starts over.
-            .pragma("journal_size_limit", "67108864")
+            // A WAL that grew in a burst is cut back when it starts over;
+            // above what a second of sustained writes fills, so that steady
+            // load does not cut and regrow it at every checkpoint.
+            .pragma("journal_size_limit", "268435456")
             .busy_timeout(Duration::from_secs(5));
         let open_error =
             |err| StoreError::Unavailable(format!("cannot open {}: {err}", path.display()));
@@ -350,6 +361,12 @@ async fn insert_groups(
                 if received == 0 {
                     break;
                 }
+                for _ in 0..GATHER_ROUNDS {
+                    tokio::task::yield_now().await;
+                }
+                while group.len() < MAX_GROUP && let Ok(put) = pending.try_recv() {
+                    group.push(put);
+                }
                 let inserted = insert_group(&writer, &group).await;
                 for put in group.drain(..) {
                     let answer = inserted.as_ref().map(|ids| ids.contains(&put.id));
@@ -427,8 +444,11 @@ async fn checkpoint_step(pool: &SqlitePool) -> Result<i64, sqlx::Error> {
 }
 
 /// One statement: the records and their counts (kept by a trigger) change
-/// together or not at all. A record whose id or idempotency key is taken is
-/// skipped; the ids of those inserted come back.
+/// together or not at all. Nearly always every record is new, and that
+/// statement is all it takes; when one's id or idempotency key is taken,
+/// it fails whole (SQLite undoes a statement that breaks a constraint) and
+/// the records go in one by one, each skipped if taken, in one transaction.
+/// Returns the ids of those inserted.
 async fn insert_group(
     writer: &SqlitePool,
     group: &[PendingPut],
@@ -442,13 +462,33 @@ async fn insert_group(
             .push_bind(&put.idempotency_key)
             .push_bind(&put.json);
     });
-    insert.push(" ON CONFLICT DO NOTHING RETURNING id");
-    let ids: Vec<String> = insert
-        .build_query_scalar()
-        .fetch_all(writer)
+    match insert.build().execute(writer).await {
+        Ok(_) => return Ok(group.iter().map(|put| put.id.clone()).collect()),
+        Err(sqlx::Error::Database(db)) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {}
+        Err(err) => return Err(sql(err)),
+    }
+    let mut one_by_one = writer.begin().await.map_err(sql)?;
+    let mut inserted = HashSet::new();
+    for put in group {
+        let added = sqlx::query(
+            "INSERT INTO predictions (owner, id, class, idempotency_key, record) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&put.owner)
+        .bind(&put.id)
+        .bind(&put.class)
+        .bind(&put.idempotency_key)
+        .bind(&put.json)
+        .execute(&mut *one_by_one)
         .await
-        .map_err(sql)?;
-    Ok(ids.into_iter().collect())
+        .map_err(sql)?
+        .rows_affected();
+        if added == 1 {
+            inserted.insert(put.id.clone());
+        }
+    }
+    one_by_one.commit().await.map_err(sql)?;
+    Ok(inserted)
 }
 
 fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<PredictionRecord, StoreError> {
