@@ -25,7 +25,7 @@ trap 'rm -f "$jar"' EXIT
 json_field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 
-discovery=$(curl -sf "$issuer/.well-known/openid-configuration")
+discovery=$(curl -sSf "$issuer/.well-known/openid-configuration")
 authorize=$(json_field authorization_endpoint <<<"$discovery")
 token_endpoint=$(json_field token_endpoint <<<"$discovery")
 
@@ -35,22 +35,22 @@ state=$(openssl rand -hex 16)
 nonce=$(openssl rand -hex 16)
 
 # The provider's sign-in page, then its form.
-login=$(curl -sf -c "$jar" -b "$jar" -L -o /dev/null -w '%{url_effective}' -G "$authorize" \
+login=$(curl -sSf -c "$jar" -b "$jar" -L -o /dev/null -w '%{url_effective}' -G "$authorize" \
   --data-urlencode "client_id=$client" --data-urlencode "response_type=code" \
   --data-urlencode "scope=openid profile email" --data-urlencode "redirect_uri=$callback" \
   --data-urlencode "code_challenge=$challenge" --data-urlencode "code_challenge_method=S256" \
   --data-urlencode "state=$state" --data-urlencode "nonce=$nonce")
-next=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' \
+next=$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' \
   --data-urlencode "login=$user" --data-urlencode "password=sepal-dev" "$login/login")
 # Follow the provider's own redirects until it sends the browser to Sepal.
 for _ in $(seq 10); do
   [[ $next == "$callback?"* || -z $next ]] && break
-  next=$(curl -sf -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$next")
+  next=$(curl -sSf -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$next")
 done
 [[ $next == "$callback?"* ]] || { echo "sign-in as $user did not reach $callback (wrong password?)" >&2; exit 1; }
 code=$(python3 -c 'import sys, urllib.parse as u; q = u.parse_qs(u.urlparse(sys.argv[1]).query); print(q["code"][0] if q.get("state") == [sys.argv[2]] else "")' "$next" "$state")
 [[ -n $code ]] || { echo "the provider answered without a code or with another state: $next" >&2; exit 1; }
 
-curl -sf -u "$client:$secret" --data-urlencode grant_type=authorization_code \
+curl -sSf -u "$client:$secret" --data-urlencode grant_type=authorization_code \
   --data-urlencode "code=$code" --data-urlencode "redirect_uri=$callback" \
   --data-urlencode "code_verifier=$verifier" "$token_endpoint" | json_field id_token
