@@ -448,6 +448,15 @@ async fn bad_input_of_every_kind_is_a_clear_4xx_and_changes_nothing() {
         assert_eq!(status, expected, "{why}: {problem}");
         assert!(!problem["detail"].as_str().unwrap().is_empty(), "{why}");
     }
+    // A body of the wrong shape is told the shape it should have.
+    let (_, _, problem) = alice.send(raw("42", "application/json")).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("expected an object of feature values, or an array of such objects"),
+        "{problem}"
+    );
 
     let mut invalid = setosa();
     invalid["sepal_length"] = json!("five");

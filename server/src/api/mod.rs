@@ -16,8 +16,8 @@ use app::{
 };
 use axum::{
     Extension, Json, Router,
-    extract::{DefaultBodyLimit, Path, Query, Request, State},
-    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header, request::Parts},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -67,32 +67,39 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         model: predictor,
         store,
     });
+    let document = Json(document(api.model.manifest()));
     let protected = Router::new()
         .route("/predictions", get(list).post(create))
         .route("/predictions/{id}", get(read).delete(remove))
         .route("/model", get(model))
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such API route") })
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(api.clone());
+    // Around the routes as one service, as in `http::router`: `Router::layer`
+    // would wrap each route in each layer, all cloned at every request.
+    let protected = tower::ServiceBuilder::new()
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(api, bearer))
         .layer(middleware::from_fn_with_state(
             per_user,
             rate_limit::per_user,
         ))
-        .layer(middleware::from_fn_with_state(api.clone(), bearer))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    let document = Json(document(api.model.manifest()));
+        .service(protected);
     let routes = Router::new()
         .route("/openapi.json", get(|| async move { document }))
-        .merge(protected)
-        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such API route") })
-        .method_not_allowed_fallback(|| async {
-            Problem::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "this API route does not take that method; see /api/v1/openapi.json",
-            )
-        })
-        .with_state(api);
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback_service(protected);
     Ok(match cors(cors_origins)? {
         Some(cors) => routes.layer(cors),
         None => routes,
     })
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this API route does not take that method; see /api/v1/openapi.json",
+    )
 }
 
 /// CORS for the listed origins: bearer tokens only, never credentials.
@@ -145,7 +152,7 @@ async fn bearer(State(api): State<Arc<Api>>, mut req: Request, next: Next) -> Re
             v.split_once(' ')
                 .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         })
-        .map(|(_, token)| token.trim().to_owned());
+        .map(|(_, token)| token.trim());
     let Some(token) = token else {
         return Problem::bearer(
             StatusCode::UNAUTHORIZED,
@@ -155,7 +162,7 @@ async fn bearer(State(api): State<Arc<Api>>, mut req: Request, next: Next) -> Re
         .into_response();
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let user = match api.oidc.verify_bearer(&token, now).await {
+    let user = match api.oidc.verify_bearer(token, now).await {
         Ok(user) => user,
         Err(AuthError::Unavailable(why)) => {
             tracing::warn!(%why, "cannot check a bearer token");
@@ -251,14 +258,46 @@ pub enum Created {
 }
 
 /// One object of feature values (`{"sepal_length": 5.1, …}`), or an array
-/// of up to 1,000 of them.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(untagged)]
+/// of up to 1,000 of them. (Its schema in the OpenAPI document is written
+/// from the manifest, in [`document`].)
+#[derive(Debug, ToSchema)]
 pub enum PredictRequest {
     #[schema(value_type = Object)]
     One(BTreeMap<String, Value>),
     #[schema(value_type = Vec<Object>)]
     Many(Vec<BTreeMap<String, Value>>),
+}
+
+/// Read by the body's first token: an object is one row, an array a batch.
+/// (serde's `untagged` would first copy the whole body into a tree of its
+/// own, then try each variant on it.)
+impl<'de> Deserialize<'de> for PredictRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(body: D) -> Result<Self, D::Error> {
+        use serde::de::{
+            MapAccess, SeqAccess, Visitor,
+            value::{MapAccessDeserializer, SeqAccessDeserializer},
+        };
+
+        struct Rows;
+
+        impl<'de> Visitor<'de> for Rows {
+            type Value = PredictRequest;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of feature values, or an array of such objects")
+            }
+
+            fn visit_map<M: MapAccess<'de>>(self, row: M) -> Result<PredictRequest, M::Error> {
+                Deserialize::deserialize(MapAccessDeserializer::new(row)).map(PredictRequest::One)
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, rows: A) -> Result<PredictRequest, A::Error> {
+                Deserialize::deserialize(SeqAccessDeserializer::new(rows)).map(PredictRequest::Many)
+            }
+        }
+
+        body.deserialize_any(Rows)
+    }
 }
 
 /// Predicts the class of one row or a batch, and stores each prediction.
@@ -283,10 +322,9 @@ pub enum PredictRequest {
 async fn create(
     State(api): State<Arc<Api>>,
     Extension(user): Extension<User>,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<PredictRequest>,
 ) -> Result<Response, Problem> {
-    let key = idempotency_key(&headers)?;
     let owner = user.owner();
     match body {
         PredictRequest::One(row) => {
@@ -356,25 +394,33 @@ async fn create(
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .filter(|k| {
-            (1..=MAX_KEY_LENGTH).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
-        })
-        .map(|k| Some(k.to_owned()))
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters, no spaces"
-                ),
-            )
-        })
+/// The request's `Idempotency-Key`, if it sent one; 400 for one that is not
+/// 1 to [`MAX_KEY_LENGTH`] visible ASCII characters.
+struct IdempotencyKey(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(IdempotencyKey(None));
+        };
+        value
+            .to_str()
+            .ok()
+            .filter(|k| {
+                (1..=MAX_KEY_LENGTH).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
+            })
+            .map(|k| IdempotencyKey(Some(k.to_owned())))
+            .ok_or_else(|| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters, no spaces"
+                    ),
+                )
+            })
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

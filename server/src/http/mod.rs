@@ -26,7 +26,7 @@ use axum::{
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list, render_app_to_stream_with_context};
 use tower_http::{
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     services::ServeDir,
     set_header::SetResponseHeaderLayer,
     trace::{DefaultOnResponse, TraceLayer},
@@ -181,7 +181,7 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
     // load-bench`'s load, `perf record`).
     Ok(Router::new().fallback_service(
         tower::ServiceBuilder::new()
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUlid))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(request_span)
@@ -222,6 +222,20 @@ async fn readyz(State(store): State<Arc<dyn Store>>) -> impl IntoResponse {
                 Json(serde_json::json!({ "status": "unavailable", "store": problem })),
             )
         }
+    }
+}
+
+/// Request ids are ULIDs: unique, and sorted by time in the logs. Made from
+/// the thread's random generator, where tower-http's UUIDs ask the kernel
+/// (a `getrandom` call per request).
+#[derive(Clone, Copy)]
+struct MakeRequestUlid;
+
+impl MakeRequestId for MakeRequestUlid {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        HeaderValue::try_from(ulid::Ulid::new().to_string())
+            .ok()
+            .map(RequestId::new)
     }
 }
 
