@@ -219,6 +219,12 @@ async fn predictions_are_made_listed_read_and_deleted_by_their_owner_only() {
         headers[header::LOCATION],
         format!("/api/v1/predictions/{id}")
     );
+    // JSON runs no script and loads nothing: its CSP allows nothing.
+    assert_eq!(
+        headers[header::CONTENT_SECURITY_POLICY],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(made["class"], "virginica");
     assert_eq!(made["source"], "api");
     assert_eq!(made["model"]["name"], "iris");

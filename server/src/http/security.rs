@@ -65,27 +65,40 @@ pub async fn same_origin_only(
         .into_response()
 }
 
-/// Adds the security headers, and a CSP whose script nonce the page's
-/// scripts carry (the shell reads it from the request's [`CspNonce`]).
+/// The JSON API's answers run no script and load nothing: they allow nothing.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Adds the security headers, and a CSP: for pages, one whose script nonce
+/// the page's scripts carry (the shell reads it from the request's
+/// [`CspNonce`]); for the JSON API, [`API_CSP`].
 pub async fn headers(
     State(policy): State<Arc<Policy>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let nonce = format!("{:032x}", rand::random::<u128>());
-    request.extensions_mut().insert(CspNonce(nonce.clone()));
+    let nonce = (!request.uri().path().starts_with("/api/")).then(|| {
+        let nonce = format!("{:032x}", rand::random::<u128>());
+        request.extensions_mut().insert(CspNonce(nonce.clone()));
+        nonce
+    });
     let mut response = next.run(request).await;
 
-    let live_reload = policy.live_reload.as_deref().unwrap_or_default();
-    let csp = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self' {live_reload}; \
-         object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
-         form-action 'self' {targets}",
-        targets = policy.form_targets,
-    );
+    let csp = match nonce {
+        None => Some(HeaderValue::from_static(API_CSP)),
+        Some(nonce) => {
+            let live_reload = policy.live_reload.as_deref().unwrap_or_default();
+            HeaderValue::try_from(format!(
+                "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+                 style-src 'self'; img-src 'self' data:; connect-src 'self' {live_reload}; \
+                 object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+                 form-action 'self' {targets}",
+                targets = policy.form_targets,
+            ))
+            .ok()
+        }
+    };
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&csp) {
+    if let Some(csp) = csp {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(
