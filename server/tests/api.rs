@@ -112,6 +112,9 @@ async fn every_route_needs_a_valid_bearer_token_and_reads_no_cookies() {
         (Method::GET, "/predictions/01J0000000000000000000000A"),
         (Method::DELETE, "/predictions/01J0000000000000000000000A"),
         (Method::GET, "/model"),
+        // Paths and methods no route has: nothing is told without a token.
+        (Method::GET, "/nowhere"),
+        (Method::PUT, "/predictions"),
     ];
     let nobody = Client::new(&sepal, None);
     let forged = Client::new(&sepal, Some("not.a.token".into()));
