@@ -17,9 +17,7 @@
 //! between two of its groups, which lets the WAL start over (see
 //! [`run_checkpoint`]).
 
-use std::{
-    collections::HashSet, fs::File, path::Path, str::FromStr as _, sync::Arc, time::Duration,
-};
+use std::{fs::File, path::Path, str::FromStr as _, sync::Arc, time::Duration};
 
 use app::store::{
     Cursor, ListQuery, Page, PredictionRecord, Put, Session, Store, StoreError, page_from,
@@ -368,8 +366,8 @@ async fn insert_groups(
                     group.push(put);
                 }
                 let inserted = insert_group(&writer, &group).await;
-                for put in group.drain(..) {
-                    let answer = inserted.as_ref().map(|ids| ids.contains(&put.id));
+                for (i, put) in group.drain(..).enumerate() {
+                    let answer = inserted.as_ref().map(|flags| flags[i]);
                     // A put whose caller has gone needs no answer.
                     let _ = put.inserted.send(answer.map_err(Clone::clone));
                 }
@@ -448,47 +446,42 @@ async fn checkpoint_step(pool: &SqlitePool) -> Result<i64, sqlx::Error> {
 /// statement is all it takes; when one's id or idempotency key is taken,
 /// it fails whole (SQLite undoes a statement that breaks a constraint) and
 /// the records go in one by one, each skipped if taken, in one transaction.
-/// Returns the ids of those inserted.
-async fn insert_group(
-    writer: &SqlitePool,
-    group: &[PendingPut],
-) -> Result<HashSet<String>, StoreError> {
+/// Returns, for each put in order, whether its record was inserted.
+async fn insert_group(writer: &SqlitePool, group: &[PendingPut]) -> Result<Vec<bool>, StoreError> {
+    match insert_statement(group).build().execute(writer).await {
+        Ok(_) => return Ok(vec![true; group.len()]),
+        Err(sqlx::Error::Database(db)) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {}
+        Err(err) => return Err(sql(err)),
+    }
+    let mut one_by_one = writer.begin().await.map_err(sql)?;
+    let mut inserted = Vec::with_capacity(group.len());
+    for put in group {
+        let mut insert = insert_statement(std::slice::from_ref(put));
+        insert.push(" ON CONFLICT DO NOTHING");
+        let added = insert
+            .build()
+            .execute(&mut *one_by_one)
+            .await
+            .map_err(sql)?
+            .rows_affected();
+        inserted.push(added == 1);
+    }
+    one_by_one.commit().await.map_err(sql)?;
+    Ok(inserted)
+}
+
+/// `INSERT` of the puts' records, one row each.
+fn insert_statement(puts: &[PendingPut]) -> QueryBuilder<'_, sqlx::Sqlite> {
     let mut insert =
         QueryBuilder::new("INSERT INTO predictions (owner, id, class, idempotency_key, record) ");
-    insert.push_values(group, |mut row, put| {
+    insert.push_values(puts, |mut row, put| {
         row.push_bind(&put.owner)
             .push_bind(&put.id)
             .push_bind(&put.class)
             .push_bind(&put.idempotency_key)
             .push_bind(&put.json);
     });
-    match insert.build().execute(writer).await {
-        Ok(_) => return Ok(group.iter().map(|put| put.id.clone()).collect()),
-        Err(sqlx::Error::Database(db)) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {}
-        Err(err) => return Err(sql(err)),
-    }
-    let mut one_by_one = writer.begin().await.map_err(sql)?;
-    let mut inserted = HashSet::new();
-    for put in group {
-        let added = sqlx::query(
-            "INSERT INTO predictions (owner, id, class, idempotency_key, record) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&put.owner)
-        .bind(&put.id)
-        .bind(&put.class)
-        .bind(&put.idempotency_key)
-        .bind(&put.json)
-        .execute(&mut *one_by_one)
-        .await
-        .map_err(sql)?
-        .rows_affected();
-        if added == 1 {
-            inserted.insert(put.id.clone());
-        }
-    }
-    one_by_one.commit().await.map_err(sql)?;
-    Ok(inserted)
+    insert
 }
 
 fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<PredictionRecord, StoreError> {
