@@ -265,14 +265,15 @@ impl FeatureSpec {
             Some(Value::Number(n)) => n.as_f64(),
             Some(_) => None,
         };
-        let unit = self.unit_suffix();
         match number {
             None if self.unit.is_empty() => Err("must be a number".to_owned()),
             None => Err(format!("must be a number, in {}", self.unit)),
             Some(n) if !n.is_finite() => Err("must be a finite number".to_owned()),
             Some(n) if n < self.min || n > self.max => Err(format!(
-                "must be between {} and {}{unit}; got {n}",
-                self.min, self.max
+                "must be between {} and {}{}; got {n}",
+                self.min,
+                self.max,
+                self.unit_suffix()
             )),
             // Bounds are far inside f32's range, so this cast only rounds.
             Some(n) => Ok(n as f32),
