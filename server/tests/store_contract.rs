@@ -560,6 +560,63 @@ async fn sqlite_copies_the_wal_into_the_database_file_by_itself() {
     }
 }
 
+/// An idle store skips its checkpoints; a write of any kind, not only a
+/// prediction, must still reach the database file by the next one.
+#[tokio::test]
+async fn sqlite_copies_every_kind_of_write_into_the_database_file() {
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sepal.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    // Counts rows in a copy of the database file alone, without its WAL
+    // (0 while the table itself is only in the WAL).
+    let in_file = async |table: &str| -> i64 {
+        let copy = dir.path().join("copy.db");
+        std::fs::copy(&path, &copy).unwrap();
+        let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", copy.display()))
+            .await
+            .unwrap();
+        let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_schema WHERE name = ?")
+            .bind(table)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        let count = match tables {
+            0 => 0,
+            _ => sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&db)
+                .await
+                .unwrap(),
+        };
+        db.close().await;
+        std::fs::remove_file(&copy).unwrap();
+        count
+    };
+    let until_in_file = async |table: &str| {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while in_file(table).await == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "a write to {table} never reached the database file"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let record = common::record(&owner(), 1, "setosa");
+    assert_eq!(store.put_prediction(&record).await.unwrap(), Put::Created);
+    until_in_file("predictions").await;
+    // Idle for several checkpoint intervals, then a write that is not a put.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let session = Session {
+        id: "after-idle".into(),
+        data: "{}".into(),
+        expires_at: OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    store.create_session(&session).await.unwrap();
+    until_in_file("sessions").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_starts_the_wal_over_under_sustained_writes() {
     use std::{

@@ -11,13 +11,22 @@
 //! inserted.
 //!
 //! Checkpoints (copying the WAL into the database file, with an fsync of
-//! each) run four times a second, not inside the writer's commits as SQLite's
-//! automatic ones would: the bulk of the copy runs on a reader connection
-//! beside the writer, and only what the writer added meanwhile is copied
-//! between two of its groups, which lets the WAL start over (see
-//! [`run_checkpoint`]).
+//! each) run four times a second while there are writes, not inside the
+//! writer's commits as SQLite's automatic ones would: the bulk of the copy
+//! runs on a reader connection beside the writer, and only what the writer
+//! added meanwhile is copied between two of its groups, which lets the WAL
+//! start over (see [`run_checkpoint`]).
 
-use std::{fs::File, path::Path, str::FromStr as _, sync::Arc, time::Duration};
+use std::{
+    fs::File,
+    path::Path,
+    str::FromStr as _,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use app::store::{
     Cursor, ListQuery, Page, PredictionRecord, Put, Session, Store, StoreError, page_from,
@@ -25,7 +34,11 @@ use app::store::{
 use async_trait::async_trait;
 use sqlx::{
     QueryBuilder, Row as _, SqlitePool,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    query::Query,
+    sqlite::{
+        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
+        SqliteSynchronous,
+    },
 };
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
@@ -40,11 +53,11 @@ const MAX_GROUP: usize = 128;
 /// add no wait without load, and under load gather the puts of the requests
 /// read meanwhile (BENCHMARKS.md, "JSON API under load").
 const GATHER_ROUNDS: usize = 2;
-/// How often the WAL is copied into the database file. Each copy is a burst
-/// of work beside the requests (a third busy thread on two cores), and it
-/// grows with the writes since the last one: four short bursts a second
-/// delay requests less than one long one (BENCHMARKS.md, "JSON API under
-/// load").
+/// How often the WAL is copied into the database file, if anything was
+/// written since the last copy began. Each copy is a burst of work beside
+/// the requests (a third busy thread on two cores), and it grows with the
+/// writes since the last one: four short bursts a second delay requests
+/// less than one long one (BENCHMARKS.md, "JSON API under load").
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 /// A checkpoint's reader-side steps are repeated (at most this many times)
 /// until one copies no more than [`WRITER_STEP_FRAMES`] pages, so that the
@@ -55,6 +68,9 @@ const WRITER_STEP_FRAMES: i64 = 64;
 pub struct SqliteStore {
     readers: SqlitePool,
     writer: SqlitePool,
+    /// Set by every write, cleared when a checkpoint begins: an idle store
+    /// does not wake its threads and sync its file four times a second.
+    written: Arc<AtomicBool>,
     puts: mpsc::Sender<PendingPut>,
 }
 
@@ -126,17 +142,31 @@ impl SqliteStore {
             StoreError::Unavailable(format!("cannot open {}: {err}", path.display()))
         })?;
         let (puts, pending) = mpsc::channel(4 * MAX_GROUP);
+        // The migrations may have written.
+        let written = Arc::new(AtomicBool::new(true));
         tokio::spawn(insert_groups(
             writer.clone(),
             readers.clone(),
             Arc::new(database),
+            written.clone(),
             pending,
         ));
         Ok(SqliteStore {
             readers,
             writer,
+            written,
             puts,
         })
+    }
+
+    /// Runs a statement on the writer's connection; returns the rows it changed.
+    async fn write<'q>(
+        &self,
+        statement: Query<'q, sqlx::Sqlite, SqliteArguments<'q>>,
+    ) -> Result<u64, StoreError> {
+        let result = statement.execute(&self.writer).await;
+        self.written.store(true, Ordering::Release);
+        Ok(result.map_err(sql)?.rows_affected())
     }
 
     /// Whether the record was inserted (false: its id or idempotency key is taken).
@@ -237,23 +267,19 @@ impl Store for SqliteStore {
     }
 
     async fn delete_prediction(&self, owner: &str, id: &str) -> Result<bool, StoreError> {
-        let deleted = sqlx::query("DELETE FROM predictions WHERE owner = ? AND id = ?")
-            .bind(owner)
-            .bind(id)
-            .execute(&self.writer)
-            .await
-            .map_err(sql)?
-            .rows_affected();
+        let deleted = self
+            .write(
+                sqlx::query("DELETE FROM predictions WHERE owner = ? AND id = ?")
+                    .bind(owner)
+                    .bind(id),
+            )
+            .await?;
         Ok(deleted == 1)
     }
 
     async fn delete_all_predictions(&self, owner: &str) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM predictions WHERE owner = ?")
-            .bind(owner)
-            .execute(&self.writer)
+        self.write(sqlx::query("DELETE FROM predictions WHERE owner = ?").bind(owner))
             .await
-            .map_err(sql)?
-            .rows_affected())
     }
 
     async fn count_predictions(&self, owner: &str) -> Result<u64, StoreError> {
@@ -267,16 +293,17 @@ impl Store for SqliteStore {
     }
 
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
-        let created = sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&session.id)
-        .bind(&session.data)
-        .bind(session.expires_at.unix_timestamp())
-        .execute(&self.writer)
-        .await
-        .map_err(sql)?
-        .rows_affected();
+        let created = self
+            .write(
+                sqlx::query(
+                    "INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&session.id)
+                .bind(&session.data)
+                .bind(session.expires_at.unix_timestamp()),
+            )
+            .await?;
         if created == 1 {
             Ok(())
         } else {
@@ -285,13 +312,13 @@ impl Store for SqliteStore {
     }
 
     async fn save_session(&self, session: &Session) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET data = ?, expires_at = ? WHERE id = ?")
-            .bind(&session.data)
-            .bind(session.expires_at.unix_timestamp())
-            .bind(&session.id)
-            .execute(&self.writer)
-            .await
-            .map_err(sql)?;
+        self.write(
+            sqlx::query("UPDATE sessions SET data = ?, expires_at = ? WHERE id = ?")
+                .bind(&session.data)
+                .bind(session.expires_at.unix_timestamp())
+                .bind(&session.id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -317,20 +344,17 @@ impl Store for SqliteStore {
     }
 
     async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE id = ?")
-            .bind(id)
-            .execute(&self.writer)
-            .await
-            .map_err(sql)?;
+        self.write(sqlx::query("DELETE FROM sessions WHERE id = ?").bind(id))
+            .await?;
         Ok(())
     }
 
     async fn delete_expired_sessions(&self) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
-            .bind(OffsetDateTime::now_utc().unix_timestamp())
-            .execute(&self.writer)
-            .await
-            .map_err(sql)?;
+        self.write(
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+                .bind(OffsetDateTime::now_utc().unix_timestamp()),
+        )
+        .await?;
         Ok(())
     }
 
@@ -345,12 +369,14 @@ impl Store for SqliteStore {
 
 /// The writer's loop: waits for a put, takes every other one waiting too (up
 /// to [`MAX_GROUP`]), inserts them all with one statement, and answers each.
-/// Every [`CHECKPOINT_INTERVAL`] it starts a checkpoint (unless the last one
-/// is still running). Ends when the store is dropped.
+/// Every [`CHECKPOINT_INTERVAL`] it starts a checkpoint, unless nothing was
+/// `written` since the last one began or that one is still running. Ends
+/// when the store is dropped.
 async fn insert_groups(
     writer: SqlitePool,
     readers: SqlitePool,
     database: Arc<File>,
+    written: Arc<AtomicBool>,
     mut pending: mpsc::Receiver<PendingPut>,
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
@@ -370,6 +396,7 @@ async fn insert_groups(
                     group.push(put);
                 }
                 let inserted = insert_group(&writer, &group).await;
+                written.store(true, Ordering::Release);
                 for (i, put) in group.drain(..).enumerate() {
                     let answer = inserted.as_ref().map(|flags| flags[i]);
                     // A put whose caller has gone needs no answer.
@@ -377,11 +404,14 @@ async fn insert_groups(
                 }
             }
             _ = ticks.tick() => {
-                if checkpoint.as_ref().is_none_or(|running| running.is_finished()) {
+                if checkpoint.as_ref().is_none_or(|running| running.is_finished())
+                    && written.swap(false, Ordering::AcqRel)
+                {
                     checkpoint = Some(tokio::spawn(run_checkpoint(
                         readers.clone(),
                         writer.clone(),
                         database.clone(),
+                        written.clone(),
                     )));
                 }
             }
@@ -405,8 +435,14 @@ async fn insert_groups(
 /// checkpoint that copied all of it, which under sustained writes
 /// reader-side steps alone never do: the WAL grew by every commit (1.5 GB in
 /// 20 s of `make load-bench`).
-async fn run_checkpoint(readers: SqlitePool, writer: SqlitePool, database: Arc<File>) {
+async fn run_checkpoint(
+    readers: SqlitePool,
+    writer: SqlitePool,
+    database: Arc<File>,
+    written: Arc<AtomicBool>,
+) {
     if let Err(err) = checkpoint_steps(&readers, &writer, database).await {
+        written.store(true, Ordering::Release);
         tracing::warn!(error = %err, "SQLite checkpoint failed; retried at the next interval");
     }
 }
