@@ -2,7 +2,7 @@
 # `make load-bench`: authenticated single predictions with persistence under
 # wrk on loopback, against Sepal (release build, SQLite) and, in the same run,
 # against the cloud recipe's Python handler (bench/api_replica.py: FastAPI +
-# scikit-learn under uvicorn, 2 workers, SQLite). Both check the same kind of
+# scikit-learn under uvicorn with uvloop and httptools, 2 workers, SQLite). Both check the same kind of
 # token from the local OpenID provider. The two take turns, for a few rounds,
 # since each one's rate moves from run to run: each run prints wrk's latency
 # distribution and requests/s, the server's CPU time and RSS, and the records
@@ -27,7 +27,7 @@ start_provider "$oidc_port" "$sepal"
 start_sepal 3400 "$oidc_port"
 REPLICA_ISSUER=http://127.0.0.1:$oidc_port REPLICA_DB="$work/replica.db" \
   "$python" -m uvicorn --app-dir bench api_replica:app --host 127.0.0.1 --port 8400 \
-  --workers 2 --log-level warning >"$work/replica.log" 2>&1 &
+  --workers 2 --loop uvloop --http httptools --log-level warning >"$work/replica.log" 2>&1 &
 pids+=($!)
 replica_pid=$!
 wait_for "$replica/docs"
