@@ -7,7 +7,8 @@ validated (pydantic, the manifest's hard bounds), scikit-learn's
 `predict_proba` runs on the pipeline `models/train.py` fits (the model Sepal
 serves), and the record is stored (SQLite, one row per prediction).
 
-Run (bench/load.sh does it): uvicorn --app-dir bench --loop uvloop --http httptools api_replica:app
+Run (bench/load.sh does it):
+  uvicorn --app-dir bench --loop uvloop --http httptools api_replica:app
 Settings: REPLICA_ISSUER, REPLICA_AUDIENCE (sepal), REPLICA_DB (a file).
 """
 

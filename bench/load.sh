@@ -2,12 +2,13 @@
 # `make load-bench`: authenticated single predictions with persistence under
 # wrk on loopback, against Sepal (release build, SQLite) and, in the same run,
 # against the cloud recipe's Python handler (bench/api_replica.py: FastAPI +
-# scikit-learn under uvicorn with uvloop and httptools, 2 workers, SQLite). Both check the same kind of
-# token from the local OpenID provider. The two take turns, for a few rounds,
-# since each one's rate moves from run to run: each run prints wrk's latency
-# distribution and requests/s, the server's CPU time and RSS, and the records
-# stored against the 2xx answers; each round the ratio of the two rates, and
-# at the end their median. Then latency at fixed request rates (oha).
+# scikit-learn under uvicorn with uvloop and httptools, 2 workers, SQLite).
+# Both check the same kind of token from the local OpenID provider. The two
+# take turns, for a few rounds, since each one's rate moves from run to run:
+# each run prints wrk's latency distribution and requests/s, the server's
+# CPU time and RSS, and the records stored against the 2xx answers; each
+# round the ratio of the two rates, and at the end their median. Then
+# latency at fixed request rates (oha).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -680,7 +680,8 @@ async fn sqlite_keeps_its_locks_through_checkpoints() {
     let store = SqliteStore::open(&path).await.unwrap();
     let record = common::record(&owner(), 1, "setosa");
     assert_eq!(store.put_prediction(&record).await.unwrap(), Put::Created);
-    // Checkpoints run four times a second: this is several of them.
+    // Checkpoints run four times a second while there are writes: this is
+    // several intervals.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let read = "import sqlite3, sys\n\
                 db = sqlite3.connect(sys.argv[1])\n\
