@@ -36,6 +36,11 @@ pub struct OnnxFile {
     pub input: String,
     /// Name of the output tensor, `[N, classes]` f32 probabilities.
     pub output: String,
+    /// Name of the output that holds each row's class label (int64 or
+    /// text, as the manifest's class names), when the model has one: the
+    /// predicted class is then the model's own choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,20 +112,35 @@ impl Features {
 
 /// The model's answers for a set of rows: `classes` probabilities per row,
 /// in the manifest's class order, in one flat buffer (nothing is allocated
-/// per row, which matters for batches).
+/// per row, which matters for batches), and the class the model itself
+/// picked for each row when it names one (its label output).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Predictions {
     probabilities: Vec<f32>,
     classes: NonZeroUsize,
+    picked: Option<Vec<usize>>,
 }
 
 impl Predictions {
     /// `probabilities` holds whole rows of `classes` values; a partial last
-    /// row is dropped.
+    /// row is dropped. Each row's class is its most probable one.
     pub fn new(probabilities: Vec<f32>, classes: NonZeroUsize) -> Self {
         Predictions {
             probabilities,
             classes,
+            picked: None,
+        }
+    }
+
+    /// As [`Predictions::new`], with the class the model picked for each
+    /// row (an index into the manifest's classes). A model's own choice can
+    /// differ from the most probable class: a support vector classifier
+    /// picks by votes, and its probabilities come from a separate fit.
+    pub fn with_picked(probabilities: Vec<f32>, classes: NonZeroUsize, picked: Vec<usize>) -> Self {
+        Predictions {
+            probabilities,
+            classes,
+            picked: Some(picked),
         }
     }
 
@@ -135,7 +155,11 @@ impl Predictions {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Prediction<'_>> {
         self.probabilities
             .chunks_exact(self.classes.get())
-            .map(|probabilities| Prediction { probabilities })
+            .enumerate()
+            .map(|(row, probabilities)| Prediction {
+                probabilities,
+                picked: self.picked.as_ref().and_then(|p| p.get(row).copied()),
+            })
     }
 }
 
@@ -143,6 +167,7 @@ impl Predictions {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prediction<'a> {
     probabilities: &'a [f32],
+    picked: Option<usize>,
 }
 
 impl<'a> Prediction<'a> {
@@ -151,15 +176,17 @@ impl<'a> Prediction<'a> {
         self.probabilities
     }
 
-    /// Position of the most probable class in the manifest's classes (the
-    /// first one on a tie).
+    /// Position of the predicted class in the manifest's classes: the one
+    /// the model picked, or else the most probable (the first on a tie).
     pub fn class_index(&self) -> usize {
-        self.probabilities
-            .iter()
-            .enumerate()
-            .rev()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(i, _)| i)
+        self.picked.unwrap_or_else(|| {
+            self.probabilities
+                .iter()
+                .enumerate()
+                .rev()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(i, _)| i)
+        })
     }
 }
 

@@ -1,0 +1,299 @@
+//! An ONNX file made runnable: read with Sepal's operators, its input fixed
+//! to f32 `[N, features]`, pruned to the outputs Sepal reads, and optimized
+//! into two plans, one for any number of rows and one made for a single
+//! row (the request path, where tract picks kernels for the known shape).
+//!
+//! An output that ends in a softmax over its last axis (a hand-written
+//! export, an MLP's) is run up to the softmax, which `run` then applies:
+//! tract's own runs row by row unless a row holds a multiple of 4 classes,
+//! and took ~95 of the 103 ns per row of a 1,000-row iris batch
+//! (BENCHMARKS.md).
+
+use std::{cell::RefCell, sync::Arc};
+
+use tract_onnx::{
+    prelude::*,
+    tract_core::ops::nn::{Softmax, SoftmaxKind},
+    tract_hir::{infer::Factoid, internal::*},
+};
+
+use super::ops::{self, post_transform::PostTransform};
+
+/// Why an ONNX file cannot be run as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// tract (or one of Sepal's operators) refused the graph.
+    #[error("{0}")]
+    Onnx(String),
+    /// The graph is not what its description says.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+fn onnx_error(e: TractError) -> GraphError {
+    GraphError::Onnx(format!("{e:#}"))
+}
+
+/// A graph ready to run on rows of `width` features.
+pub struct Graph {
+    width: usize,
+    /// For `[N, width]` input, any N.
+    batch: Arc<TypedRunnableModel>,
+    /// For `[1, width]`.
+    single: Arc<TypedRunnableModel>,
+    /// Per output: the plans stop before its final softmax.
+    softmax: Vec<bool>,
+    /// Whether an operator keeps state from one run to the next (the `Scan`
+    /// of a k-nearest-neighbours export): such a plan gets a new state for
+    /// each row, or a row's answer would depend on the rows before it.
+    stateful: bool,
+}
+
+thread_local! {
+    /// What one-row runs on this thread reuse (for the last graph it ran):
+    /// the scratch state, whose making costs about a fifth of a one-row
+    /// run and which serves one run at a time, and the input tensor.
+    static SINGLE_ROW: RefCell<KeptSingleRow> = const { RefCell::new(KeptSingleRow(None)) };
+}
+
+struct SingleRow {
+    state: TypedSimpleState,
+    /// `[1, width]`. tract lets go of a run's inputs when the run ends,
+    /// so the next run refills this tensor in place instead of allocating one.
+    input: Arc<Tensor>,
+}
+
+/// Kept until its thread ends. Dropping a state tells tract's ops to free
+/// their scratch space in tract's own thread-locals, which may be gone
+/// already when the thread ends (a panic, then an abort); so at thread end
+/// it is forgotten instead: one state, one input and one reference to its
+/// plan per ended thread. Sepal predicts on the runtime's worker threads,
+/// which live as long as the server.
+struct KeptSingleRow(Option<SingleRow>);
+
+impl Drop for KeptSingleRow {
+    fn drop(&mut self) {
+        std::mem::forget(self.0.take());
+    }
+}
+
+impl Graph {
+    /// Reads `bytes`, whose one input is named `input` and takes `width`
+    /// features per row, and keeps the outputs named in `outputs`, in that
+    /// order.
+    pub fn load(
+        bytes: &[u8],
+        input: &str,
+        width: usize,
+        outputs: &[&str],
+    ) -> Result<Self, GraphError> {
+        let mut model = ops::onnx()
+            .model_for_read(&mut &*bytes)
+            .map_err(onnx_error)?;
+        check_input(&model, input, width)?;
+        let selected = outputs
+            .iter()
+            .map(|name| {
+                model.find_outlet_label(name).ok_or_else(|| {
+                    let known: Vec<_> = model
+                        .output_outlets()
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|o| model.outlet_label(*o))
+                        .collect();
+                    GraphError::Mismatch(format!(
+                        "no output named `{name}` (outputs: {})",
+                        known.join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        model.select_output_outlets(&selected).map_err(onnx_error)?;
+        // Exports may leave the batch size (skl2onnx: even its name) open;
+        // tract needs it named.
+        let n = model.sym("N").to_dim();
+        let plan = |rows: TDim| -> Result<(Arc<TypedRunnableModel>, Vec<bool>), GraphError> {
+            let typed = model
+                .clone()
+                .with_input_fact(0, f32::fact([rows, width.to_dim()]).into())
+                .and_then(|m| m.into_typed())
+                .map_err(onnx_error)?;
+            let ends = typed.output_outlets().map_err(onnx_error)?.to_vec();
+            let logits: Vec<Option<OutletId>> =
+                ends.iter().map(|o| softmax_input(&typed, *o)).collect();
+            let cut: Vec<OutletId> = ends
+                .iter()
+                .zip(&logits)
+                .map(|(end, l)| l.unwrap_or(*end))
+                .collect();
+            let plan = typed
+                .with_output_outlets(&cut)
+                .and_then(|m| m.into_optimized())
+                .and_then(|m| m.into_runnable())
+                .map_err(onnx_error)?;
+            Ok((plan, logits.iter().map(Option::is_some).collect()))
+        };
+        let (batch, softmax) = plan(n)?;
+        let (single, _) = plan(1.to_dim())?;
+        let stateful = single
+            .spawn()
+            .map_err(onnx_error)?
+            .op_states
+            .iter()
+            .any(Option::is_some);
+        Ok(Graph {
+            width,
+            batch,
+            single,
+            softmax,
+            stateful,
+        })
+    }
+
+    /// The plan's output facts for `[N, width]` input.
+    pub fn output_facts(&self) -> Result<Vec<TypedFact>, GraphError> {
+        let model = self.batch.model();
+        model
+            .output_outlets()
+            .and_then(|outlets| {
+                outlets
+                    .iter()
+                    .map(|o| model.outlet_fact(*o).cloned())
+                    .collect()
+            })
+            .map_err(onnx_error)
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Runs the graph on `rows` of `width` values each; one row takes the
+    /// single-row plan.
+    pub fn run<'r>(
+        &self,
+        mut rows: impl ExactSizeIterator<Item = &'r [f32]>,
+    ) -> TractResult<TVec<TValue>> {
+        let n = rows.len();
+        let mut outputs = if n == 1 {
+            let row = rows.next().context("one row was announced")?;
+            self.run_single_row(row)?
+        } else {
+            // The input tensor is filled in place: no intermediate buffer.
+            let mut input = Tensor::zero::<f32>(&[n, self.width])?;
+            {
+                let mut plain = input.try_as_plain_ram_mut()?;
+                let cells = plain.as_slice_mut::<f32>()?;
+                for (row, cells) in rows.zip(cells.chunks_exact_mut(self.width)) {
+                    ensure!(
+                        row.len() == self.width,
+                        "a row has {} values, the model takes {}",
+                        row.len(),
+                        self.width
+                    );
+                    cells.copy_from_slice(row);
+                }
+            }
+            self.batch.run(tvec!(input.into()))?
+        };
+        for (output, softmax) in outputs.iter_mut().zip(&self.softmax) {
+            if *softmax {
+                let mut tensor =
+                    std::mem::replace(output, Tensor::zero::<f32>(&[0])?.into_tvalue())
+                        .into_tensor();
+                let columns = tensor.shape().last().copied().unwrap_or(1).max(1);
+                tensor
+                    .try_as_plain_ram_mut()?
+                    .as_slice_mut::<f32>()?
+                    .chunks_exact_mut(columns)
+                    .for_each(|row| PostTransform::Softmax.apply(row));
+                *output = tensor.into_tvalue();
+            }
+        }
+        Ok(outputs)
+    }
+
+    /// Runs the single-row plan with this thread's kept state and input. A
+    /// state whose run failed is dropped, so a failure cannot leave a
+    /// half-run state behind.
+    fn run_single_row(&self, values: &[f32]) -> TractResult<TVec<TValue>> {
+        ensure!(
+            values.len() == self.width,
+            "a row has {} values, the model takes {}",
+            values.len(),
+            self.width
+        );
+        if self.stateful {
+            return self
+                .single
+                .run(tvec!(Tensor::from_shape(&[1, self.width], values)?.into()));
+        }
+        SINGLE_ROW.with_borrow_mut(|slot| {
+            // Used in place: a state is a few hundred bytes, and moving it out
+            // and back showed up in the profile of a one-row run.
+            let kept = match &mut slot.0 {
+                Some(kept) if Arc::ptr_eq(kept.state.plan(), &self.single) => kept,
+                other => other.insert(SingleRow {
+                    state: self.single.spawn()?,
+                    input: Arc::new(Tensor::zero::<f32>(&[1, values.len()])?),
+                }),
+            };
+            // Only this thread holds the input between runs, so this copies nothing.
+            Arc::make_mut(&mut kept.input)
+                .try_as_plain_ram_mut()?
+                .as_slice_mut::<f32>()?
+                .copy_from_slice(values);
+            let outputs = kept.state.run(tvec!(kept.input.clone().into_tvalue()));
+            if outputs.is_err() {
+                slot.0 = None;
+            }
+            outputs
+        })
+    }
+}
+
+/// Checks that the graph has one input, named `name`, which can be f32
+/// `[N, width]`.
+fn check_input(model: &InferenceModel, name: &str, width: usize) -> Result<(), GraphError> {
+    let inputs = model.input_outlets().map_err(onnx_error)?;
+    let [input] = inputs else {
+        return Err(GraphError::Mismatch(format!(
+            "expected one input, found {}",
+            inputs.len()
+        )));
+    };
+    let actual = &model.node(input.node).name;
+    if actual != name {
+        return Err(GraphError::Mismatch(format!(
+            "input is named `{actual}`, expected `{name}`"
+        )));
+    }
+    let fact = model.input_fact(0).map_err(onnx_error)?;
+    let datum_type = fact.datum_type.concretize();
+    let rank = fact.shape.rank().concretize();
+    let columns = fact.shape.dims().nth(1).and_then(|d| d.concretize());
+    if width == 0
+        || datum_type.is_some_and(|t| t != f32::datum_type())
+        || rank.is_some_and(|r| r != 2)
+        || columns.is_some_and(|c| c.to_i64().ok() != i64::try_from(width).ok())
+    {
+        return Err(GraphError::Mismatch(format!(
+            "input is {fact:?}, expected f32 [N, {width}] with N ≥ 1"
+        )));
+    }
+    Ok(())
+}
+
+/// The input of `output` when `output` is a float softmax over the last of
+/// its two axes.
+fn softmax_input(model: &TypedModel, output: OutletId) -> Option<OutletId> {
+    let node = model.node(output.node);
+    let softmax = node.op_as::<Softmax>()?;
+    let over_classes = softmax.kind == SoftmaxKind::Softmax
+        && softmax.quant_output_dt.is_none()
+        && softmax.axes.as_slice() == [1];
+    match node.inputs.as_slice() {
+        [logits] if over_classes => Some(*logits),
+        _ => None,
+    }
+}

@@ -1,0 +1,170 @@
+//! The conformance suite: every model in `models/suite` (the default exports
+//! of scikit-learn, XGBoost and LightGBM estimators, written by
+//! `models/suite.py`) loads with Sepal's operators and answers what
+//! onnxruntime answered: the same labels, probabilities within 1e-5 (other
+//! scores and regression values within 1e-5 of their size). Each model runs as a batch
+//! and row by row, since the server takes both paths.
+
+// A test should stop at the first unexpected error.
+#![allow(clippy::unwrap_used)]
+
+use std::{fs, path::Path};
+
+use serde::Deserialize;
+use serde_json::Value;
+use server::inference::Graph;
+use tract_onnx::prelude::*;
+
+/// `expected.json`, as `models/suite.py` writes it.
+#[derive(Deserialize)]
+struct Expected {
+    task: String,
+    input: String,
+    outputs: Outputs,
+    /// Rows of features; `null` is a missing value.
+    inputs: Vec<Vec<Option<f32>>>,
+    #[serde(default)]
+    labels: Vec<Value>,
+    #[serde(default)]
+    probabilities: Vec<Vec<f64>>,
+    #[serde(default)]
+    values: Vec<f64>,
+}
+
+#[derive(Deserialize)]
+struct Outputs {
+    label: Option<String>,
+    probabilities: Option<String>,
+    value: Option<String>,
+}
+
+/// How one model differs from onnxruntime, if it does.
+fn check(dir: &Path) -> Result<String, String> {
+    let expected: Expected =
+        serde_json::from_slice(&fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let bytes = fs::read(dir.join("model.onnx")).unwrap();
+    let rows: Vec<Vec<f32>> = expected
+        .inputs
+        .iter()
+        .map(|row| row.iter().map(|v| v.unwrap_or(f32::NAN)).collect())
+        .collect();
+    let width = rows[0].len();
+    let outputs: Vec<&str> = match expected.task.as_str() {
+        "classification" => vec![
+            expected.outputs.label.as_deref().unwrap(),
+            expected.outputs.probabilities.as_deref().unwrap(),
+        ],
+        _ => vec![expected.outputs.value.as_deref().unwrap()],
+    };
+    let graph = Graph::load(&bytes, &expected.input, width, &outputs)
+        .map_err(|e| format!("does not load: {e}"))?;
+
+    let batch = graph
+        .run(rows.iter().map(Vec::as_slice))
+        .map_err(|e| format!("batch run failed: {e:#}"))?;
+    let mut one_by_one: Vec<TVec<TValue>> = Vec::new();
+    for row in &rows {
+        one_by_one.push(
+            graph
+                .run(std::iter::once(row.as_slice()))
+                .map_err(|e| format!("one-row run failed: {e:#}"))?,
+        );
+    }
+
+    let mut worst = 0f64;
+    for (how, answers) in [("batch", vec![batch]), ("one by one", one_by_one)] {
+        let rows_per_answer = if answers.len() == 1 { rows.len() } else { 1 };
+        for (a, answer) in answers.iter().enumerate() {
+            for r in 0..rows_per_answer {
+                let i = a * rows_per_answer + r;
+                if expected.task == "classification" {
+                    let label = label(&answer[0], r);
+                    let want = match &expected.labels[i] {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if label != want {
+                        return Err(format!("{how}, row {i}: label {label}, onnxruntime {want}"));
+                    }
+                    let got = row_of(&answer[1], r);
+                    for (g, w) in got.iter().zip(&expected.probabilities[i]) {
+                        // Scores that are not probabilities (a linear SVM's)
+                        // are held to 1e-5 of their size.
+                        let diff = (f64::from(*g) - w).abs() / w.abs().max(1.0);
+                        worst = worst.max(diff);
+                        if diff.is_nan() || diff > 1e-5 {
+                            return Err(format!(
+                                "{how}, row {i}: probabilities {got:?}, onnxruntime {:?}",
+                                expected.probabilities[i]
+                            ));
+                        }
+                    }
+                } else {
+                    let got = f64::from(row_of(&answer[0], r)[0]);
+                    let want = expected.values[i];
+                    let diff = (got - want).abs() / want.abs().max(1.0);
+                    worst = worst.max(diff);
+                    if diff.is_nan() || diff > 1e-5 {
+                        return Err(format!("{how}, row {i}: value {got}, onnxruntime {want}"));
+                    }
+                }
+            }
+        }
+    }
+    Ok(format!("largest difference {worst:.1e}"))
+}
+
+fn label(labels: &Tensor, row: usize) -> String {
+    if labels.datum_type() == String::datum_type() {
+        return labels
+            .try_as_plain_ram()
+            .unwrap()
+            .as_slice::<String>()
+            .unwrap()[row]
+            .clone();
+    }
+    // tract may carry int64 labels as its symbolic integers (TDim).
+    let ints = labels.cast_to::<i64>().unwrap();
+    ints.try_as_plain_ram().unwrap().as_slice::<i64>().unwrap()[row].to_string()
+}
+
+fn row_of(tensor: &Tensor, row: usize) -> Vec<f32> {
+    let columns = tensor.shape().get(1).copied().unwrap_or(1);
+    let values = tensor
+        .try_as_plain_ram()
+        .unwrap()
+        .as_slice::<f32>()
+        .unwrap()
+        .to_vec();
+    values[row * columns..(row + 1) * columns].to_vec()
+}
+
+#[test]
+fn every_model_of_the_suite_matches_onnxruntime() {
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/suite");
+    let mut dirs: Vec<_> = fs::read_dir(&suite)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.join("expected.json").exists())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 60, "the suite has {} models", dirs.len());
+    let mut failures = Vec::new();
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        match check(dir) {
+            Ok(summary) => println!("{name}: {summary}"),
+            Err(problem) => {
+                println!("{name}: FAILED: {problem}");
+                failures.push(format!("{name}: {problem}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} models differ from onnxruntime:\n{}",
+        failures.len(),
+        dirs.len(),
+        failures.join("\n")
+    );
+}
