@@ -10,13 +10,15 @@
 
 mod binarizer;
 mod imputer;
+mod linear_classifier;
 mod one_hot_encoder;
 pub mod post_transform;
 mod scaler;
+mod svm;
 mod tree_ensemble;
 mod zip_map;
 
-use tract_onnx::{tract_core::ops::cast::cast, tract_hir::internal::*};
+use tract_onnx::{pb::NodeProto, tract_core::ops::cast::cast, tract_hir::internal::*};
 
 /// tract's ONNX reader with Sepal's operators registered (they replace
 /// tract's where both have one).
@@ -25,8 +27,10 @@ pub fn onnx() -> tract_onnx::Onnx {
     let registry = &mut onnx.op_register;
     binarizer::register(registry);
     imputer::register(registry);
+    linear_classifier::register(registry);
     one_hot_encoder::register(registry);
     scaler::register(registry);
+    svm::register(registry);
     tree_ensemble::register(registry);
     zip_map::register(registry);
     onnx
@@ -48,4 +52,116 @@ fn columns(model: &TypedModel, x: OutletId) -> TractResult<Option<usize>> {
         .last()
         .and_then(|d| d.as_i64())
         .and_then(|d| usize::try_from(d).ok()))
+}
+
+/// A classifier's labels, `[classes]`: int64 (attribute `ints`, whose name
+/// differs between operators) or text (`classlabels_strings`).
+fn class_labels(node: &NodeProto, ints: &str) -> TractResult<Arc<Tensor>> {
+    let numbers = node.get_attr_opt_slice::<i64>(ints)?;
+    let strings = node.get_attr_opt_tvec::<String>("classlabels_strings")?;
+    let labels = match (numbers, strings) {
+        (Some(numbers), None) => rctensor1(numbers),
+        (None, Some(strings)) => rctensor1(&strings),
+        _ => node.bail(&format!("needs one of {ints} and classlabels_strings"))?,
+    };
+    node.expect(labels.len() >= 2, "at least two classes")?;
+    Ok(labels)
+}
+
+/// The label output `[N]`: the label at each picked class index.
+fn labels_of(labels: &Tensor, picked: &[usize]) -> TractResult<Tensor> {
+    let labels = labels.try_as_plain_ram()?;
+    Ok(if let Ok(numbers) = labels.as_slice::<i64>() {
+        tensor1(&picked.iter().map(|&i| numbers[i]).collect::<Vec<_>>())
+    } else {
+        let strings = labels.as_slice::<String>()?;
+        tensor1(
+            &picked
+                .iter()
+                .map(|&i| strings[i].clone())
+                .collect::<Vec<_>>(),
+        )
+    })
+}
+
+/// An operator Sepal evaluates itself, on f32 rows `[N, features]`: a
+/// classifier (label `[N]` and scores `[N, width]`) or a regressor
+/// (values `[N, width]`).
+trait OnRows: TypedOp + Clone {
+    /// The ONNX operator it implements.
+    const ONNX: &'static str;
+    /// The label output's type, for a classifier.
+    fn label_type(&self) -> Option<DatumType>;
+    /// Columns of the score or value output.
+    fn width(&self) -> usize;
+
+    /// Its output facts for `n` rows.
+    fn facts(&self, n: &TDim) -> TVec<TypedFact> {
+        let scores = f32::fact([n.clone(), self.width().to_dim()]);
+        match self.label_type() {
+            Some(labels) => tvec!(labels.fact([n.clone()]), scores),
+            None => tvec!(scores),
+        }
+    }
+}
+
+/// Reads an [`OnRows`] operator from ONNX: its shapes for tract's analysis,
+/// and its place in the typed graph, after a cast of other number types to
+/// f32 (onnxruntime compares them as floats too).
+#[derive(Clone, Debug)]
+struct Parsed<T>(T);
+
+fn parsed<T: OnRows>(op: T) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    Ok((expand(Parsed(op)), vec![]))
+}
+
+impl<T: OnRows> Expansion for Parsed<T> {
+    fn name(&self) -> StaticName {
+        T::ONNX.into()
+    }
+
+    fn nboutputs(&self) -> TractResult<usize> {
+        Ok(if self.0.label_type().is_some() { 2 } else { 1 })
+    }
+
+    fn rules<'r, 'p: 'r, 's: 'r>(
+        &'s self,
+        s: &mut Solver<'r>,
+        inputs: &'p [TensorProxy],
+        outputs: &'p [TensorProxy],
+    ) -> InferenceResult {
+        check_input_arity(inputs, 1)?;
+        check_output_arity(outputs, self.nboutputs()?)?;
+        s.equals(&inputs[0].rank, 2)?;
+        let scores = if let Some(labels) = self.0.label_type() {
+            s.equals(&outputs[0].datum_type, labels)?;
+            s.equals(&outputs[0].rank, 1)?;
+            s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
+            &outputs[1]
+        } else {
+            &outputs[0]
+        };
+        s.equals(&scores.datum_type, f32::datum_type())?;
+        s.equals(&scores.rank, 2)?;
+        s.equals(&scores.shape[0], &inputs[0].shape[0])?;
+        s.equals(&scores.shape[1], self.0.width().to_dim())
+    }
+
+    fn wire(
+        &self,
+        prefix: &str,
+        model: &mut TypedModel,
+        inputs: &[OutletId],
+    ) -> TractResult<TVec<OutletId>> {
+        let x = as_f32(prefix, model, inputs[0])?;
+        model.wire_node(prefix, self.0.clone(), &[x])
+    }
+}
+
+/// The rows of a `[N, columns]` input: N, columns, and the values.
+fn rows(input: &Tensor) -> TractResult<(usize, usize, &[f32])> {
+    let &[n, columns] = input.shape() else {
+        bail!("the input is {:?}, expected [N, features]", input.shape());
+    };
+    Ok((n, columns, input.try_as_plain_ram()?.as_slice::<f32>()?))
 }

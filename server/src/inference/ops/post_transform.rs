@@ -38,7 +38,7 @@ impl PostTransform {
             PostTransform::Logistic => row.iter_mut().for_each(|x| *x = logistic(*x)),
             PostTransform::Probit => row.iter_mut().for_each(|x| *x = probit(*x)),
             PostTransform::Softmax => softmax(row, |_| true),
-            PostTransform::SoftmaxZero => softmax(row, |x| x > 1e-7 || x < -1e-7),
+            PostTransform::SoftmaxZero => softmax(row, |x| !(-1e-7..=1e-7).contains(&x)),
         }
     }
 }

@@ -11,7 +11,10 @@
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
 use super::forest::{Forest, Leaves};
-use crate::inference::ops::post_transform::{PostTransform, logistic};
+use crate::inference::ops::{
+    OnRows,
+    post_transform::{PostTransform, logistic},
+};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Classifier {
@@ -36,7 +39,7 @@ pub fn parse(
     ctx: &ParsingContext,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let labels = class_labels(node)?;
+    let labels = super::super::class_labels(node, "classlabels_int64s")?;
     let classes = labels.len();
     let attributes = super::attributes(ctx, node, "class")?;
     let post = PostTransform::parse(node.get_attr_opt("post_transform")?)?;
@@ -72,19 +75,7 @@ pub fn parse(
         post,
         binary,
     };
-    Ok((expand(ClassifierExpansion(op)), vec![]))
-}
-
-fn class_labels(node: &NodeProto) -> TractResult<Arc<Tensor>> {
-    let ints = node.get_attr_opt_slice::<i64>("classlabels_int64s")?;
-    let strings = node.get_attr_opt_tvec::<String>("classlabels_strings")?;
-    let labels = match (ints, strings) {
-        (Some(ints), None) => rctensor1(ints),
-        (None, Some(strings)) => rctensor1(&strings),
-        _ => node.bail("needs one of classlabels_int64s and classlabels_strings")?,
-    };
-    node.expect(labels.len() >= 2, "at least two classes")?;
-    Ok(labels)
+    super::super::parsed(op)
 }
 
 impl Classifier {
@@ -163,8 +154,12 @@ impl EvalOp for Classifier {
 
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
-        let (width, values) = super::rows(&input, self.forest.width)?;
-        let n = input.shape()[0];
+        let (n, width, values) = crate::inference::ops::rows(&input)?;
+        ensure!(
+            width >= self.forest.width,
+            "the trees read {} features, the input has {width}",
+            self.forest.width
+        );
         let classes = self.labels.len();
         let mut scores = Tensor::zero::<f32>(&[n, classes])?;
         let mut picked = Vec::with_capacity(n);
@@ -178,72 +173,27 @@ impl EvalOp for Classifier {
                 picked.push(self.score(row, out));
             }
         }
-        let labels = self.labels.try_as_plain_ram()?;
-        let labels = if let Ok(ints) = labels.as_slice::<i64>() {
-            tensor1(&picked.iter().map(|&i| ints[i]).collect::<Vec<_>>())
-        } else {
-            let strings = labels.as_slice::<String>()?;
-            tensor1(
-                &picked
-                    .iter()
-                    .map(|&i| strings[i].clone())
-                    .collect::<Vec<_>>(),
-            )
-        };
+        let labels = super::super::labels_of(&self.labels, &picked)?;
         Ok(tvec!(labels.into_tvalue(), scores.into_tvalue()))
     }
 }
 
 impl TypedOp for Classifier {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let n = inputs[0].shape[0].clone();
-        Ok(tvec!(
-            self.labels.datum_type().fact([n.clone()]),
-            f32::fact([n, self.labels.len().to_dim()])
-        ))
+        Ok(self.facts(&inputs[0].shape[0]))
     }
 
     as_op!();
 }
 
-/// Parses into the classifier; `wire` puts it in the typed graph.
-#[derive(Clone, Debug)]
-struct ClassifierExpansion(Classifier);
+impl OnRows for Classifier {
+    const ONNX: &'static str = "TreeEnsembleClassifier";
 
-impl Expansion for ClassifierExpansion {
-    fn name(&self) -> StaticName {
-        "TreeEnsembleClassifier".into()
+    fn label_type(&self) -> Option<DatumType> {
+        Some(self.labels.datum_type())
     }
 
-    fn nboutputs(&self) -> TractResult<usize> {
-        Ok(2)
-    }
-
-    fn rules<'r, 'p: 'r, 's: 'r>(
-        &'s self,
-        s: &mut Solver<'r>,
-        inputs: &'p [TensorProxy],
-        outputs: &'p [TensorProxy],
-    ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 2)?;
-        s.equals(&inputs[0].rank, 2)?;
-        s.equals(&outputs[0].datum_type, self.0.labels.datum_type())?;
-        s.equals(&outputs[0].rank, 1)?;
-        s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
-        s.equals(&outputs[1].datum_type, f32::datum_type())?;
-        s.equals(&outputs[1].rank, 2)?;
-        s.equals(&outputs[1].shape[0], &inputs[0].shape[0])?;
-        s.equals(&outputs[1].shape[1], self.0.labels.len().to_dim())
-    }
-
-    fn wire(
-        &self,
-        prefix: &str,
-        model: &mut TypedModel,
-        inputs: &[OutletId],
-    ) -> TractResult<TVec<OutletId>> {
-        let x = crate::inference::ops::as_f32(prefix, model, inputs[0])?;
-        model.wire_node(prefix, self.0.clone(), &[x])
+    fn width(&self) -> usize {
+        self.labels.len()
     }
 }

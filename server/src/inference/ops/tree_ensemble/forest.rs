@@ -44,7 +44,9 @@ impl Rule {
 
     /// Whether `x` goes to the true child of a split at `threshold`. Each
     /// "or NaN" form is the negation of the opposite comparison, which is
-    /// true for NaN: one comparison, no separate test.
+    /// true for NaN: one comparison, no separate test (so the negations
+    /// that clippy would rewrite are the point).
+    #[allow(clippy::neg_cmp_op_on_partial_ord, clippy::double_comparisons)]
     #[inline(always)]
     fn holds(self, x: f32, threshold: f32) -> bool {
         match self {

@@ -67,15 +67,3 @@ fn floats(ctx: &ParsingContext, node: &NodeProto, name: &str) -> TractResult<Opt
         (None, None) => Ok(None),
     }
 }
-
-/// The rows of a `[N, features]` input, checked to hold every feature the
-/// trees read.
-fn rows<'t>(input: &'t Tensor, width: usize) -> TractResult<(usize, &'t [f32])> {
-    let shape = input.shape();
-    ensure!(
-        shape.len() == 2 && shape[1] >= width,
-        "the trees read {width} features, the input is {shape:?}"
-    );
-    let values = input.try_as_plain_ram()?.as_slice::<f32>()?;
-    Ok((shape[1], values))
-}

@@ -9,7 +9,7 @@
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
 use super::forest::{Forest, Leaves};
-use crate::inference::ops::post_transform::PostTransform;
+use crate::inference::ops::{OnRows, post_transform::PostTransform};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Aggregate {
@@ -68,7 +68,7 @@ pub fn parse(
         base,
         post,
     };
-    Ok((expand(RegressorExpansion(op)), vec![]))
+    super::super::parsed(op)
 }
 
 impl Regressor {
@@ -141,8 +141,12 @@ impl EvalOp for Regressor {
 
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
-        let (width, values) = super::rows(&input, self.forest.width)?;
-        let n = input.shape()[0];
+        let (n, width, values) = crate::inference::ops::rows(&input)?;
+        ensure!(
+            width >= self.forest.width,
+            "the trees read {} features, the input has {width}",
+            self.forest.width
+        );
         let mut out = Tensor::zero::<f32>(&[n, self.targets])?;
         {
             let mut plain = out.try_as_plain_ram_mut()?;
@@ -160,45 +164,20 @@ impl EvalOp for Regressor {
 
 impl TypedOp for Regressor {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(tvec!(f32::fact([
-            inputs[0].shape[0].clone(),
-            self.targets.to_dim()
-        ])))
+        Ok(self.facts(&inputs[0].shape[0]))
     }
 
     as_op!();
 }
 
-#[derive(Clone, Debug)]
-struct RegressorExpansion(Regressor);
+impl OnRows for Regressor {
+    const ONNX: &'static str = "TreeEnsembleRegressor";
 
-impl Expansion for RegressorExpansion {
-    fn name(&self) -> StaticName {
-        "TreeEnsembleRegressor".into()
+    fn label_type(&self) -> Option<DatumType> {
+        None
     }
 
-    fn rules<'r, 'p: 'r, 's: 'r>(
-        &'s self,
-        s: &mut Solver<'r>,
-        inputs: &'p [TensorProxy],
-        outputs: &'p [TensorProxy],
-    ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&inputs[0].rank, 2)?;
-        s.equals(&outputs[0].datum_type, f32::datum_type())?;
-        s.equals(&outputs[0].rank, 2)?;
-        s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
-        s.equals(&outputs[0].shape[1], self.0.targets.to_dim())
-    }
-
-    fn wire(
-        &self,
-        prefix: &str,
-        model: &mut TypedModel,
-        inputs: &[OutletId],
-    ) -> TractResult<TVec<OutletId>> {
-        let x = crate::inference::ops::as_f32(prefix, model, inputs[0])?;
-        model.wire_node(prefix, self.0.clone(), &[x])
+    fn width(&self) -> usize {
+        self.targets
     }
 }

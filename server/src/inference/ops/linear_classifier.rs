@@ -1,0 +1,161 @@
+//! `LinearClassifier` (LogisticRegression, LinearSVC, SGDClassifier in
+//! skl2onnx's exports): scores `x · Wᵀ + b` per class, then the export's
+//! `post_transform`; the label is the class of the highest raw score.
+//! Registered in place of tract's, which cannot give text labels.
+//!
+//! With one row of coefficients and two labels (a binary model scoring its
+//! positive class), onnxruntime writes `[1 − s, s]` and picks the positive
+//! label when `s > 0`; Sepal does the same.
+
+use tract_onnx::{
+    model::{OnnxOpRegister, ParsingContext},
+    pb::NodeProto,
+    tract_hir::internal::*,
+};
+
+use super::{OnRows, post_transform::PostTransform};
+
+pub fn register(registry: &mut OnnxOpRegister) {
+    registry.insert("LinearClassifier", parse);
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct LinearClassifier {
+    /// `[classes, features]`, row by row.
+    coefficients: Vec<f32>,
+    intercepts: Vec<f32>,
+    features: usize,
+    labels: Arc<Tensor>,
+    post: PostTransform,
+}
+
+impl Eq for LinearClassifier {}
+
+fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    let labels = super::class_labels(node, "classlabels_ints")?;
+    let coefficients: Vec<f32> = node.get_attr_vec("coefficients")?;
+    let intercepts: Vec<f32> = node.get_attr_opt_vec("intercepts")?.unwrap_or_default();
+    // onnxruntime counts the classes by the intercepts.
+    let rows = if intercepts.is_empty() {
+        labels.len()
+    } else {
+        intercepts.len()
+    };
+    node.expect_attr(
+        "coefficients",
+        !coefficients.is_empty() && coefficients.len().is_multiple_of(rows),
+        || format!("whole rows for {rows} classes"),
+    )?;
+    let intercepts = if intercepts.is_empty() {
+        vec![0.0; rows]
+    } else {
+        intercepts
+    };
+    let post = PostTransform::parse(node.get_attr_opt("post_transform")?)?;
+    if rows == 1 {
+        node.expect(
+            labels.len() == 2,
+            "one row of coefficients scores one of two classes",
+        )?;
+        node.expect_attr(
+            "post_transform",
+            post != PostTransform::Probit,
+            "not PROBIT for one score",
+        )?;
+    } else {
+        node.expect(
+            labels.len() == rows,
+            "as many labels as rows of coefficients",
+        )?;
+    }
+    let features = coefficients.len() / rows;
+    super::parsed(LinearClassifier {
+        coefficients,
+        intercepts,
+        features,
+        labels,
+        post,
+    })
+}
+
+impl LinearClassifier {
+    /// Scores one row into `scores` and returns its class index.
+    fn score(&self, row: &[f32], scores: &mut [f32]) -> usize {
+        let f = self.features;
+        let raw = |c: usize| -> f32 {
+            let weights = &self.coefficients[c * f..(c + 1) * f];
+            weights.iter().zip(row).map(|(w, x)| w * x).sum::<f32>() + self.intercepts[c]
+        };
+        if self.intercepts.len() == 1 {
+            let s = raw(0);
+            scores.copy_from_slice(&[1.0 - s, s]);
+            return usize::from(s > 0.0);
+        }
+        let mut best = (0, f32::NEG_INFINITY);
+        for (c, score) in scores.iter_mut().enumerate() {
+            *score = raw(c);
+            if *score > best.1 {
+                best = (c, *score);
+            }
+        }
+        self.post.apply(scores);
+        best.0
+    }
+}
+
+impl OnRows for LinearClassifier {
+    const ONNX: &'static str = "LinearClassifier";
+
+    fn label_type(&self) -> Option<DatumType> {
+        Some(self.labels.datum_type())
+    }
+
+    fn width(&self) -> usize {
+        self.labels.len()
+    }
+}
+
+impl Op for LinearClassifier {
+    fn name(&self) -> StaticName {
+        "Sepal.LinearClassifier".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for LinearClassifier {
+    op_out_of_plan!();
+
+    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = args_1!(inputs);
+        let (n, columns, rows) = super::rows(&input)?;
+        ensure!(
+            columns == self.features,
+            "the model takes {} features, the input has {columns}",
+            self.features
+        );
+        let width = self.width();
+        let mut scores = Tensor::zero::<f32>(&[n, width])?;
+        let mut picked = Vec::with_capacity(n);
+        {
+            let mut plain = scores.try_as_plain_ram_mut()?;
+            let cells = plain.as_slice_mut::<f32>()?;
+            for (row, out) in rows
+                .chunks_exact(self.features)
+                .zip(cells.chunks_exact_mut(width))
+            {
+                picked.push(self.score(row, out));
+            }
+        }
+        let labels = super::labels_of(&self.labels, &picked)?;
+        Ok(tvec!(labels.into_tvalue(), scores.into_tvalue()))
+    }
+}
+
+impl TypedOp for LinearClassifier {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(self.facts(&inputs[0].shape[0]))
+    }
+
+    as_op!();
+}

@@ -1,0 +1,130 @@
+//! `SVMRegressor` (SVR, and liblinear's linear regressors): the weighted sum
+//! of the kernels between the row and each support vector, plus `rho`; with
+//! no support vectors, `x · coefficients + rho`. One-class models answer
+//! ±1. onnxruntime ignores `post_transform` here, and so does Sepal.
+
+use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
+
+use super::Kernel;
+use crate::inference::ops::OnRows;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Regressor {
+    kernel: Kernel,
+    /// `[vectors, features]`; empty for a linear model.
+    support_vectors: Vec<f32>,
+    coefficients: Vec<f32>,
+    rho: f32,
+    features: usize,
+    one_class: bool,
+}
+
+impl Eq for Regressor {}
+
+pub fn parse(
+    _: &ParsingContext,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    let coefficients: Vec<f32> = node.get_attr_vec("coefficients")?;
+    let support_vectors: Vec<f32> = node
+        .get_attr_opt_vec("support_vectors")?
+        .unwrap_or_default();
+    let vectors: usize = node.get_attr_opt("n_supports")?.unwrap_or(0);
+    let rho: Vec<f32> = node.get_attr_vec("rho")?;
+    node.expect_attr("rho", rho.len() == 1, "one value")?;
+    let (kernel, features) = if vectors == 0 {
+        (Kernel::Linear, coefficients.len())
+    } else {
+        node.expect_attr(
+            "coefficients",
+            coefficients.len() == vectors,
+            "one per support vector",
+        )?;
+        node.expect_attr(
+            "support_vectors",
+            !support_vectors.is_empty() && support_vectors.len().is_multiple_of(vectors),
+            "n_supports whole vectors",
+        )?;
+        (Kernel::parse(node)?, support_vectors.len() / vectors)
+    };
+    let one_class = node.get_attr_opt::<i64>("one_class")?.unwrap_or(0) != 0;
+    crate::inference::ops::parsed(Regressor {
+        kernel,
+        support_vectors,
+        coefficients,
+        rho: rho[0],
+        features,
+        one_class,
+    })
+}
+
+impl Regressor {
+    fn predict(&self, row: &[f32]) -> f32 {
+        let sum = if self.support_vectors.is_empty() {
+            self.coefficients
+                .iter()
+                .zip(row)
+                .map(|(c, x)| c * x)
+                .sum::<f32>()
+        } else {
+            self.support_vectors
+                .chunks_exact(self.features)
+                .zip(&self.coefficients)
+                .map(|(v, c)| self.kernel.of(row, v) * c)
+                .sum()
+        };
+        let y = sum + self.rho;
+        match (self.one_class, y > 0.0) {
+            (false, _) => y,
+            (true, true) => 1.0,
+            (true, false) => -1.0,
+        }
+    }
+}
+
+impl OnRows for Regressor {
+    const ONNX: &'static str = "SVMRegressor";
+
+    fn label_type(&self) -> Option<DatumType> {
+        None
+    }
+
+    fn width(&self) -> usize {
+        1
+    }
+}
+
+impl Op for Regressor {
+    fn name(&self) -> StaticName {
+        "Sepal.SVMRegressor".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for Regressor {
+    op_out_of_plan!();
+
+    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = args_1!(inputs);
+        let (n, columns, rows) = crate::inference::ops::rows(&input)?;
+        ensure!(
+            columns == self.features,
+            "the model takes {} features, the input has {columns}",
+            self.features
+        );
+        let values: Vec<f32> = rows
+            .chunks_exact(self.features)
+            .map(|row| self.predict(row))
+            .collect();
+        Ok(tvec!(Tensor::from_shape(&[n, 1], &values)?.into_tvalue()))
+    }
+}
+
+impl TypedOp for Regressor {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(self.facts(&inputs[0].shape[0]))
+    }
+
+    as_op!();
+}
