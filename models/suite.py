@@ -280,6 +280,130 @@ def build(entry: Entry, out: Path) -> str:
     return f"{entry.name}: {len(onnx_bytes):,} B, {summary}, ops {', '.join(ops)}"
 
 
+# Hand-made tree ensembles for what the converters above never write but
+# the operators allow: every node mode, NaN sent either way, every
+# post_transform, base values, and each aggregate. Their answers are
+# onnxruntime's too.
+GRID = [-1.0, -0.5, 0.0, 0.5, 1.0]
+
+
+def tree_attributes(rng, trees: int, depth: int, features: int, modes: list[str], outputs: int,
+                    leaf: str, positive: bool, one_output: bool) -> dict:
+    """`trees` complete trees of `depth` levels of splits, thresholds on
+    GRID (so equality rules are met), modes and NaN flags drawn per node."""
+    a = {k: [] for k in ("nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_modes", "nodes_values",
+                         "nodes_truenodeids", "nodes_falsenodeids", "nodes_missing_value_tracks_true")}
+    w = {f"{leaf}_{k}": [] for k in ("treeids", "nodeids", "ids", "weights")}
+    splits, total = 2**depth - 1, 2 ** (depth + 1) - 1
+    for t in range(trees):
+        for i in range(total):
+            split = i < splits
+            a["nodes_treeids"].append(t)
+            a["nodes_nodeids"].append(i)
+            a["nodes_featureids"].append(int(rng.integers(features)) if split else 0)
+            a["nodes_modes"].append(str(rng.choice(modes)) if split else "LEAF")
+            a["nodes_values"].append(float(rng.choice(GRID)) if split else 0.0)
+            a["nodes_truenodeids"].append(2 * i + 1 if split else 0)
+            a["nodes_falsenodeids"].append(2 * i + 2 if split else 0)
+            a["nodes_missing_value_tracks_true"].append(int(rng.random() < 0.5) if split else 0)
+            if not split:
+                targets = [0] if one_output else (range(outputs) if rng.random() < 0.5 else [int(rng.integers(outputs))])
+                for o in targets:
+                    w[f"{leaf}_treeids"].append(t)
+                    w[f"{leaf}_nodeids"].append(i)
+                    w[f"{leaf}_ids"].append(int(o))
+                    weight = float(np.round(rng.random() if positive else rng.normal(), 3))
+                    w[f"{leaf}_weights"].append(weight)
+    return {**a, **w}
+
+
+def synthetic_entries() -> dict[str, dict]:
+    """name → how to make it: the operator, its attributes' choices."""
+    all_modes = ["BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT", "BRANCH_EQ", "BRANCH_NEQ"]
+    out = {}
+    for post in ("NONE", "SOFTMAX", "LOGISTIC", "SOFTMAX_ZERO", "PROBIT"):
+        out[f"synthetic_classifier_{post.lower()}"] = dict(op="TreeEnsembleClassifier", post=post, classes=3,
+                                                            modes=all_modes, positive=False, base=[0.1, -0.2, 0.3])
+        out[f"synthetic_regressor_two_targets_{post.lower()}"] = dict(op="TreeEnsembleRegressor", post=post,
+                                                                      targets=2, modes=all_modes, aggregate="SUM",
+                                                                      positive=False, base=[0.5, -0.5])
+    for aggregate in ("SUM", "AVERAGE", "MIN", "MAX"):
+        out[f"synthetic_regressor_{aggregate.lower()}"] = dict(op="TreeEnsembleRegressor", post="NONE", targets=1,
+                                                               modes=all_modes, aggregate=aggregate, positive=False,
+                                                               base=[1.5])
+        out[f"synthetic_regressor_two_targets_{aggregate.lower()}"] = dict(
+            op="TreeEnsembleRegressor", post="NONE", targets=2, modes=all_modes, aggregate=aggregate,
+            positive=False, base=[])
+    for positive in (True, False):
+        for post in ("NONE", "LOGISTIC", "SOFTMAX"):
+            sign = "positive" if positive else "signed"
+            out[f"synthetic_binary_{sign}_{post.lower()}"] = dict(op="TreeEnsembleClassifier", post=post, classes=2,
+                                                                  modes=["BRANCH_LEQ"], positive=positive,
+                                                                  base=[] if positive else [0.25], one_output=True)
+    return out
+
+
+def build_synthetic(name: str, spec: dict, out: Path) -> str:
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(sum(map(ord, name)) + SEED)
+    features = 4
+    classifier = spec["op"] == "TreeEnsembleClassifier"
+    outputs = spec["classes"] if classifier else spec["targets"]
+    one_output = spec.get("one_output", False)
+    attributes = tree_attributes(rng, 12, 3, features, spec["modes"], outputs, "class" if classifier else "target",
+                                 spec["positive"], one_output)
+    attributes["post_transform"] = spec["post"]
+    if spec["base"]:
+        attributes["base_values"] = spec["base"]
+    x_type = helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", features])
+    if classifier:
+        labels = list(range(outputs))
+        attributes["classlabels_int64s"] = labels
+        node = helper.make_node("TreeEnsembleClassifier", ["X"], ["label", "probabilities"], domain="ai.onnx.ml",
+                                **attributes)
+        graph_outputs = [helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
+                         helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", outputs])]
+    else:
+        attributes["n_targets"] = outputs
+        attributes["aggregate_function"] = spec["aggregate"]
+        node = helper.make_node("TreeEnsembleRegressor", ["X"], ["variable"], domain="ai.onnx.ml", **attributes)
+        graph_outputs = [helper.make_tensor_value_info("variable", TensorProto.FLOAT, ["N", outputs])]
+    graph = helper.make_graph([node], name, [x_type], graph_outputs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)])
+    onnx.checker.check_model(model)
+    onnx_bytes = model.SerializeToString()
+
+    # Values on the thresholds, between them, and missing.
+    x = rng.choice(GRID + [-0.75, 0.25, 0.75, 2.0, np.nan], size=(ROWS, features)).astype(np.float32)
+    session = onnxruntime.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    answers = session.run(None, {"X": x})
+    expected = {
+        "estimator": f"synthetic {spec['op']}: {json.dumps(spec)}",
+        "converter": f"onnx {onnx.__version__} helper",
+        "data": "drawn from the thresholds, between them, and missing values",
+        "task": "classification" if classifier else "regression",
+        "input": "X",
+        "outputs": {"label": "label", "probabilities": "probabilities"} if classifier else {"value": "variable"},
+        "inputs": [[json_value(v) for v in row] for row in x],
+    }
+    # PROBIT of a score outside (0, 1) is NaN, written as null.
+    if classifier:
+        expected["classes"] = labels
+        expected["labels"] = [int(v) for v in answers[0].ravel()]
+        expected["probabilities"] = [[json_value(v) for v in row] for row in np.asarray(answers[1], dtype=np.float64)]
+    else:
+        # Multi-target answers are checked on every target.
+        expected["values"] = [[json_value(v) for v in row] for row in np.asarray(answers[0], dtype=np.float64)]
+    folder = out / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / "model.onnx").write_bytes(onnx_bytes)
+    (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    return f"{name}: {len(onnx_bytes):,} B"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=SUITE)
@@ -291,6 +415,9 @@ def main() -> None:
     chosen = [e for e in entries() if not args.names or e.name in args.names]
     for entry in chosen:
         print(build(entry, args.out), flush=True)
+    for name, spec in synthetic_entries().items():
+        if not args.names or name in args.names:
+            print(build_synthetic(name, spec, args.out), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
 //! `post_transform`. Outputs the label `[N]` and the scores `[N, classes]`.
 //!
 //! A binary model usually scores one class only (every leaf weight on class
-//! 0, the positive one): onnxruntime then writes `[1 − s, s]` with the label
-//! `s > 0.5` when all weights are positive (forests: s is a probability),
-//! else `[σ(−s), σ(s)]` under LOGISTIC or `[−s, s]` with the label `s > 0`
-//! (boosting: s is a log-odds). Sepal does the same.
+//! 0, the positive one). onnxruntime (1.32) then picks the positive label
+//! when `s > 0.5` if all weights are positive (forests: s is a probability),
+//! else when `s > 0` (boosting: s is a log-odds); it writes `[σ(−s), σ(s)]`
+//! under LOGISTIC, else `[1 − s, s]` (positive weights) or `[−s, s]`.
+//! Sepal does the same.
 
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
@@ -87,17 +88,17 @@ impl Classifier {
                 let mut s = 0.0;
                 self.forest.for_each_leaf(row, |leaf| s += values[leaf]);
                 s += self.base.first().copied().unwrap_or(0.0);
-                if positive {
+                // Logistic scores either way (onnxruntime ≥ 1.26, for
+                // positive weights too); the label's threshold stays what s
+                // is: a probability (0.5) or a log-odds (0).
+                if self.post == PostTransform::Logistic {
+                    scores.copy_from_slice(&[logistic(-s), logistic(s)]);
+                } else if positive {
                     scores.copy_from_slice(&[1.0 - s, s]);
-                    usize::from(s > 0.5)
                 } else {
-                    if self.post == PostTransform::Logistic {
-                        scores.copy_from_slice(&[logistic(-s), logistic(s)]);
-                    } else {
-                        scores.copy_from_slice(&[-s, s]);
-                    }
-                    usize::from(s > 0.0)
+                    scores.copy_from_slice(&[-s, s]);
                 }
+                usize::from(if positive { s > 0.5 } else { s > 0.0 })
             }
             (
                 Leaves::Many {
