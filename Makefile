@@ -63,15 +63,22 @@ venv:
 	test -x $(MODEL_VENV)/bin/pip || python3 -m venv --clear $(MODEL_VENV)
 	$(MODEL_VENV)/bin/pip install --quiet -r models/requirements.txt
 
-# Re-trains and re-exports the models; versions pinned in models/requirements.txt.
+# Re-trains and re-exports the models and the conformance suite (models/suite:
+# a few minutes); versions pinned in models/requirements.txt.
 model: venv
 	$(PYTHON) models/train.py iris
 	$(PYTHON) models/train.py wine
+	$(PYTHON) models/suite.py
 
-# Inference benchmarks: tract (criterion), then scikit-learn and onnxruntime.
+# Inference benchmarks: tract (criterion), then scikit-learn and onnxruntime,
+# for the served model and for every model of the suite, then the suite's
+# side-by-side table (bench/report.py). OpenBLAS' core-type override slows a
+# current numpy, so the Python timings run without it.
 bench: venv
-	cargo bench --locked $(SSR) --bench inference
+	cargo bench --locked $(SSR) --bench inference --bench suite
 	$(PYTHON) bench/inference.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PYTHON) bench/suite.py
+	$(PYTHON) bench/report.py
 
 # Render time of /predict and /history under wrk (Debian's), on the release build.
 render-bench: tools-bench release
