@@ -21,7 +21,9 @@ pub struct Manifest {
     pub classes: Vec<ClassSpec>,
     pub examples: Vec<Example>,
     pub plot: Plot,
-    pub metrics: Metrics,
+    /// How well the model does, when it was measured on data with answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
     pub training: BTreeMap<String, String>,
 }
 
@@ -90,12 +92,17 @@ pub struct Plot {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metrics {
-    /// Accuracy on the held-out split.
+    /// Share of the `test_samples` the model classed right.
     pub test_accuracy: f64,
-    pub train_samples: u32,
+    /// Rows the model was trained on, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_samples: Option<u32>,
     pub test_samples: u32,
     /// Rows are true classes, columns predicted ones, in `classes` order.
     pub confusion_matrix: Vec<Vec<u32>>,
+    /// What the figures were measured on, when not a held-out split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_on: Option<String>,
 }
 
 /// One row of input that passed validation, in the manifest's feature order.

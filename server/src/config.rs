@@ -178,6 +178,49 @@ pub enum Command {
         #[command(subcommand)]
         action: StoreCommand,
     },
+    /// Make or check a model folder.
+    Model {
+        #[command(subcommand)]
+        action: ModelCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ModelCommand {
+    /// Write a model folder from an ONNX classifier and a CSV of its
+    /// training data (a header of column names, then rows of numbers).
+    Init {
+        /// The ONNX file, as skl2onnx or onnxmltools wrote it.
+        #[arg(long)]
+        onnx: PathBuf,
+        /// The CSV: one column per feature, in the model's input order.
+        #[arg(long)]
+        data: PathBuf,
+        /// The CSV column that holds the true class, if any: set apart from
+        /// the features, and used for metrics and examples.
+        #[arg(long)]
+        target: Option<String>,
+        /// The model's name, as records and the API show it.
+        #[arg(long)]
+        name: String,
+        /// The model's version.
+        #[arg(long, default_value = "1.0.0")]
+        version: String,
+        /// The folder to write (new, or without a manifest.json).
+        out: PathBuf,
+    },
+    /// Check a model folder as the server would load it and, with --data,
+    /// run every row of a CSV through validation and the model.
+    Check {
+        /// The model folder.
+        dir: PathBuf,
+        /// A CSV of rows to run (columns named as the features).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The CSV column that holds the true class, for accuracy.
+        #[arg(long, requires = "data")]
+        target: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -6,6 +6,7 @@ pub mod auth;
 mod config;
 mod http;
 pub mod inference;
+pub mod model_folder;
 pub mod store;
 pub mod telemetry;
 
@@ -13,7 +14,7 @@ use std::{sync::Arc, time::Instant};
 
 use app::model::Predictor;
 
-pub use config::{Command, Config, LogFormat, StoreCommand};
+pub use config::{Command, Config, LogFormat, ModelCommand, StoreCommand};
 pub use http::{Services, router};
 
 /// What can stop the server from starting or serving. Each message says what
@@ -28,6 +29,8 @@ pub enum Error {
     Logging(String),
     #[error("cannot serve the model: {0}")]
     Model(#[from] inference::ModelError),
+    #[error("{0}")]
+    ModelFolder(#[from] model_folder::FolderError),
     #[error("invalid sign-in settings: {0}")]
     Auth(String),
     #[error("invalid CORS origin in SEPAL_API_CORS_ORIGINS: {0}")]

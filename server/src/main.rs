@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::{Command, Config, Error, StoreCommand, telemetry};
+use server::{Command, Config, Error, ModelCommand, StoreCommand, model_folder, telemetry};
 
 // Requests allocate on one worker thread and free on another; glibc's
 // allocator then contends on its arena locks, mimalloc does not.
@@ -34,6 +34,30 @@ async fn run() -> Result<(), Error> {
             action: StoreCommand::Init,
         }) => {
             println!("{}", server::store::init(&config.store).await?);
+            Ok(())
+        }
+        Some(Command::Model { action }) => {
+            let report = match &action {
+                ModelCommand::Init {
+                    onnx,
+                    data,
+                    target,
+                    name,
+                    version,
+                    out,
+                } => model_folder::init(&model_folder::Init {
+                    onnx,
+                    data,
+                    target: target.as_deref(),
+                    name,
+                    version,
+                    out,
+                })?,
+                ModelCommand::Check { dir, data, target } => {
+                    model_folder::check(dir, data.as_deref().map(|d| (d, target.as_deref())))?
+                }
+            };
+            println!("{report}");
             Ok(())
         }
     }

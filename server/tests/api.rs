@@ -691,3 +691,56 @@ async fn cors_is_off_by_default_and_allows_only_the_configured_origins() {
         allowed
     );
 }
+
+#[tokio::test]
+async fn a_folder_made_by_model_init_is_served_without_edits() {
+    // A LightGBM classifier with int64 labels and skl2onnx's ZipMap output,
+    // and a CSV of its rows: what a team exports, as it exports it.
+    let work = tempfile::tempdir().unwrap();
+    let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/suite");
+    let columns: Vec<String> = (1..=30).map(|i| format!("measurement {i}")).collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let csv = common::suite_csv("binary_lightgbm_zipmap", work.path(), &columns, true);
+    let out = work.path().join("cancer");
+    server::model_folder::init(&server::model_folder::Init {
+        onnx: &suite.join("binary_lightgbm_zipmap/model.onnx"),
+        data: &csv,
+        target: Some("class"),
+        name: "cancer",
+        version: "1.0.0",
+        out: &out,
+    })
+    .unwrap();
+
+    let sepal = sepal(&["--model-dir", &out.to_string_lossy()]).await;
+    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(suite.join("binary_lightgbm_zipmap/expected.json")).unwrap(),
+    )
+    .unwrap();
+    for (row, label) in expected["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(expected["labels"].as_array().unwrap())
+        .take(4)
+    {
+        let body: serde_json::Map<String, Value> = (1..=30)
+            .map(|i| format!("measurement_{i}"))
+            .zip(row.as_array().unwrap().iter().cloned())
+            .collect();
+        let (status, _, made) = alice.post(&Value::Object(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        assert_eq!(made["model"]["name"], "cancer");
+        assert_eq!(made["class"], label.to_string(), "{made}");
+        assert_eq!(
+            made["probabilities"].as_object().unwrap().len(),
+            2,
+            "{made}"
+        );
+    }
+    // The form's keys come from the CSV header; another key is refused.
+    let (status, _, problem) = alice.post(&json!({ "measurement 1": 1.0 })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(alice.count().await, 4);
+}

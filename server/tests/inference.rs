@@ -1,15 +1,21 @@
 //! The model as the server runs it: parity with scikit-learn on every
-//! sample, a second model served by the same code, and clear start-up errors.
+//! sample, a second model served by the same code, clear start-up errors,
+//! and model folders made and checked by `sepal model init` and `check`.
 
 // A test should stop at the first unexpected error.
 #![allow(clippy::unwrap_used)]
 
 use std::{collections::BTreeMap, fs, path::Path};
 
+mod common;
+
 use app::model::{Features, Manifest, Predictor};
 use serde::Deserialize;
 use serde_json::Value;
-use server::inference::{Model, ModelError, hex_sha256};
+use server::{
+    inference::{Model, ModelError, hex_sha256},
+    model_folder::{self, Init},
+};
 
 fn model_dir(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -249,5 +255,189 @@ fn a_malformed_manifest_is_refused() {
     assert!(
         message.contains("is not a valid model manifest"),
         "{message}"
+    );
+}
+
+const IRIS_COLUMNS: [&str; 4] = [
+    "sepal length (cm)",
+    "sepal width (cm)",
+    "petal length (cm)",
+    "petal width (cm)",
+];
+
+fn init_error(args: &Init<'_>) -> String {
+    match model_folder::init(args) {
+        Ok(summary) => panic!("init succeeded where it should not: {summary}"),
+        Err(err) => err.to_string(),
+    }
+}
+
+#[test]
+fn model_init_writes_a_folder_the_server_loads_and_check_runs_the_data() {
+    let work = tempfile::tempdir().unwrap();
+    let onnx = model_dir("suite").join("iris_svc_zipmap/model.onnx");
+    let csv = common::suite_csv("iris_svc_zipmap", work.path(), &IRIS_COLUMNS, true);
+    let out = work.path().join("iris-svc");
+    let summary = model_folder::init(&Init {
+        onnx: &onnx,
+        data: &csv,
+        target: Some("class"),
+        name: "iris-svc",
+        version: "2.0.0",
+        out: &out,
+    })
+    .unwrap();
+    assert!(
+        summary.contains("4 features, 3 classes, accuracy 100.0 % on the 32 rows"),
+        "{summary}"
+    );
+
+    let model = Model::load(&out).unwrap();
+    let manifest = model.manifest();
+    let keys: Vec<&str> = manifest.features.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "sepal_length_cm",
+            "sepal_width_cm",
+            "petal_length_cm",
+            "petal_width_cm"
+        ]
+    );
+    let classes: Vec<&str> = manifest.classes.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(classes, ["setosa", "versicolor", "virginica"]);
+    assert_eq!(manifest.onnx.label.as_deref(), Some("output_label"));
+    assert_eq!(manifest.onnx.output, "output_probability");
+    assert_eq!(manifest.examples.len(), 3);
+    let metrics = manifest.metrics.as_ref().unwrap();
+    assert_eq!((metrics.test_accuracy, metrics.test_samples), (1.0, 32));
+    for feature in &manifest.features {
+        assert!(
+            feature.min <= feature.typical_min && feature.typical_max <= feature.max,
+            "{feature:?}"
+        );
+    }
+    // The example of each class is predicted as that class.
+    for example in &manifest.examples {
+        let input = example
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(*v)))
+            .collect();
+        let row = manifest.validate(&input).unwrap();
+        let predictions = model.predict(&[row]).unwrap();
+        let class = manifest
+            .class_of(predictions.iter().next().unwrap())
+            .unwrap();
+        assert_eq!(class.name, example.class);
+    }
+
+    let report = model_folder::check(&out, Some((&csv, Some("class")))).unwrap();
+    assert!(
+        report.contains("iris-svc 2.0.0 loads: 4 features, 3 classes"),
+        "{report}"
+    );
+    assert!(report.contains("32 of 32 rows"), "{report}");
+    assert!(report.contains("accuracy 100.0 %"), "{report}");
+
+    // A second init never overwrites a folder.
+    let again = init_error(&Init {
+        onnx: &onnx,
+        data: &csv,
+        target: Some("class"),
+        name: "x",
+        version: "1",
+        out: &out,
+    });
+    assert!(again.contains("already holds a manifest.json"), "{again}");
+}
+
+#[test]
+fn model_init_takes_classes_from_int64_labels_and_runs_without_a_target() {
+    let work = tempfile::tempdir().unwrap();
+    let onnx = model_dir("suite").join("binary_random_forest_plain/model.onnx");
+    let columns: Vec<String> = (1..=30).map(|i| format!("measurement {i}")).collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let csv = common::suite_csv("binary_random_forest_plain", work.path(), &columns, false);
+    let out = work.path().join("cancer");
+    model_folder::init(&Init {
+        onnx: &onnx,
+        data: &csv,
+        target: None,
+        name: "cancer",
+        version: "1",
+        out: &out,
+    })
+    .unwrap();
+    let model = Model::load(&out).unwrap();
+    let classes: Vec<(&str, &str)> = model
+        .manifest()
+        .classes
+        .iter()
+        .map(|c| (c.name.as_str(), c.label.as_str()))
+        .collect();
+    assert_eq!(classes, [("0", "Class 0"), ("1", "Class 1")]);
+    assert!(model.manifest().metrics.is_none());
+    let report = model_folder::check(&out, Some((&csv, None))).unwrap();
+    assert!(report.contains("32 of 32 rows"), "{report}");
+}
+
+#[test]
+fn model_init_refuses_what_it_cannot_serve_and_says_why() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let iris_onnx = model_dir("suite").join("iris_random_forest_plain/model.onnx");
+    let csv = common::suite_csv("iris_random_forest_plain", work.path(), &IRIS_COLUMNS, true);
+    let init = |onnx: &Path, data: &Path, target: Option<&str>| {
+        init_error(&Init {
+            onnx,
+            data,
+            target,
+            name: "m",
+            version: "1",
+            out: &out,
+        })
+    };
+
+    let regressor = model_dir("suite").join("regression_ridge/model.onnx");
+    let ten: Vec<String> = (0..10).map(|i| format!("x{i}")).collect();
+    let ten: Vec<&str> = ten.iter().map(String::as_str).collect();
+    let regression_csv = work.path().join("regression.csv");
+    fs::write(
+        &regression_csv,
+        format!("{}\n{}\n", ten.join(","), ["0.1"; 10].join(",")),
+    )
+    .unwrap();
+    let message = init(&regressor, &regression_csv, None);
+    assert!(message.contains("a regressor"), "{message}");
+
+    let message = init(&iris_onnx, &csv, Some("kind"));
+    assert!(
+        message.contains("has no column `kind` for --target"),
+        "{message}"
+    );
+
+    // Without --target, the class column is read as a feature.
+    let message = init(&iris_onnx, &csv, None);
+    assert!(
+        message.contains("in column `class`, not a number"),
+        "{message}"
+    );
+
+    let narrow = work.path().join("narrow.csv");
+    fs::write(&narrow, "a,b,c,class\n1,2,3,setosa\n").unwrap();
+    let message = init(&iris_onnx, &narrow, Some("class"));
+    assert!(message.contains("expected f32 [N, 3]"), "{message}");
+
+    let other = work.path().join("other.csv");
+    fs::write(&other, "a,b,c,d,class\n1,2,3,4,tulip\n").unwrap();
+    let message = init(&iris_onnx, &other, Some("class"));
+    assert!(
+        message.contains("`tulip`, which is not one of the model's classes"),
+        "{message}"
+    );
+    assert!(
+        !out.join("manifest.json").exists(),
+        "a refused init wrote a manifest"
     );
 }

@@ -33,10 +33,14 @@ fn model_card(manifest: Manifest) -> impl IntoView {
         .iter()
         .map(|c| view! { <th scope="col" class="num">{c.label.clone()}</th> })
         .collect_view();
+    let confusion: &[Vec<u32>] = manifest
+        .metrics
+        .as_ref()
+        .map_or(&[], |m| &m.confusion_matrix);
     let matrix = manifest
         .classes
         .iter()
-        .zip(&manifest.metrics.confusion_matrix)
+        .zip(confusion)
         .map(|(class, row)| {
             let cells = row
                 .iter()
@@ -50,7 +54,33 @@ fn model_card(manifest: Manifest) -> impl IntoView {
         .iter()
         .map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> })
         .collect_view();
-    let metrics = &manifest.metrics;
+    let accuracy = match &manifest.metrics {
+        None => "Not measured".to_owned(),
+        Some(m) => {
+            let share = format!(
+                "{:.1} % of {} samples",
+                100.0 * m.test_accuracy,
+                m.test_samples
+            );
+            match (&m.measured_on, m.train_samples) {
+                (Some(on), _) => format!("{share}: {on}"),
+                (None, Some(trained)) => format!("{share} held out (trained on {trained})"),
+                (None, None) => format!("{share} held out"),
+            }
+        }
+    };
+    let confusion_section = (!confusion.is_empty()).then(|| {
+        view! {
+            <h2>"Confusion matrix"</h2>
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Confusion matrix">
+                <table data-testid="confusion-matrix">
+                    <caption>"Rows are the true classes, columns the predicted ones."</caption>
+                    <thead><tr><td></td>{predicted}</tr></thead>
+                    <tbody>{matrix}</tbody>
+                </table>
+            </div>
+        }
+    });
     view! {
         <section class="card" aria-labelledby="model-title">
             <h1 id="model-title">{manifest.title.clone()}</h1>
@@ -59,8 +89,8 @@ fn model_card(manifest: Manifest) -> impl IntoView {
                 <dt>"Name"</dt><dd>{manifest.name.clone()}</dd>
                 <dt>"Version"</dt><dd>{manifest.version.clone()}</dd>
                 <dt>"ONNX file SHA-256"</dt><dd><code class="hash">{manifest.onnx.sha256.clone()}</code></dd>
-                <dt>"Accuracy on held-out data"</dt>
-                <dd>{format!("{:.1} % of {} flowers (trained on {})", 100.0 * metrics.test_accuracy, metrics.test_samples, metrics.train_samples)}</dd>
+                <dt>"Accuracy"</dt>
+                <dd>{accuracy}</dd>
             </dl>
             <h2>"Features"</h2>
             <div class="table-scroll" tabindex="0" role="region" aria-label="Features">
@@ -69,14 +99,7 @@ fn model_card(manifest: Manifest) -> impl IntoView {
                     <tbody>{features}</tbody>
                 </table>
             </div>
-            <h2>"Confusion matrix"</h2>
-            <div class="table-scroll" tabindex="0" role="region" aria-label="Confusion matrix">
-                <table data-testid="confusion-matrix">
-                    <caption>"Held-out flowers: rows are the true species, columns the predicted one."</caption>
-                    <thead><tr><td></td>{predicted}</tr></thead>
-                    <tbody>{matrix}</tbody>
-                </table>
-            </div>
+            {confusion_section}
             <h2>"Training"</h2>
             <dl class="facts">{training}</dl>
         </section>

@@ -3,7 +3,13 @@
 
 pub mod web;
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    fs,
+    path::{Path, PathBuf},
+};
+
+use serde_json::Value;
 
 use app::store::{ModelRef, PredictionRecord, Source};
 use server::store::DynamoStore;
@@ -142,4 +148,42 @@ pub fn wait_for_port(port: u16) {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// A suite model's rows as a CSV under the header `columns`, with the class
+/// onnxruntime gave each row as a last column `class` when `with_target`.
+pub fn suite_csv(suite_name: &str, dir: &Path, columns: &[&str], with_target: bool) -> PathBuf {
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/suite");
+    let expected: Value =
+        serde_json::from_slice(&fs::read(suite.join(suite_name).join("expected.json")).unwrap())
+            .unwrap();
+    let mut text = columns.join(",");
+    if with_target {
+        text.push_str(",class");
+    }
+    text.push('\n');
+    for (row, label) in expected["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(expected["labels"].as_array().unwrap())
+    {
+        let values: Vec<String> = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        text.push_str(&values.join(","));
+        if with_target {
+            match label {
+                Value::String(label) => text.push_str(&format!(",{label}")),
+                label => text.push_str(&format!(",{label}")),
+            }
+        }
+        text.push('\n');
+    }
+    let path = dir.join("data.csv");
+    fs::write(&path, text).unwrap();
+    path
 }

@@ -84,7 +84,12 @@ pub async fn serve(
     }
     args.extend(extra);
     let config = Config::parse_from(args);
-    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
+    // The iris model unless a test names another folder.
+    let model_dir = if extra.contains(&"--model-dir") {
+        config.model_dir.clone()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris")
+    };
     let services = Services {
         model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
         store,

@@ -1,0 +1,39 @@
+//! Making and checking model folders from the command line: `sepal model
+//! init` (`init`) and `sepal model check` (`check`).
+
+mod check;
+mod data;
+mod init;
+mod names;
+
+use std::{io, path::PathBuf};
+
+pub use check::check;
+pub use init::{Init, init};
+
+use crate::inference::ModelError;
+
+/// Why a folder could not be made or checked; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum FolderError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path} {detail}")]
+    Data { path: PathBuf, detail: String },
+    #[error("{path} {detail}")]
+    Onnx { path: PathBuf, detail: String },
+    #[error("{0} already holds a manifest.json; choose a new folder")]
+    Exists(PathBuf),
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// A target value as a class name: `1.0` in a CSV is the int64 label `1`.
+fn normalized(value: &str) -> String {
+    match value.parse::<f64>() {
+        Ok(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
+        _ => value.to_owned(),
+    }
+}
