@@ -3,8 +3,9 @@
 //! ensembles for every node rule, post transform and aggregate, written by
 //! `models/suite.py`) loads with Sepal's operators and answers what
 //! onnxruntime answered: the same labels, probabilities within 1e-5 (other
-//! scores and regression values within 1e-5 of their size). Each model runs as a batch
-//! and row by row, since the server takes both paths.
+//! scores and regression values within 1e-5 of their size). Each model runs
+//! as a batch, row by row, and as a batch of 1,000 rows (split across
+//! threads), since the server takes all three paths.
 
 // A test should stop at the first unexpected error.
 #![allow(clippy::unwrap_used)]
@@ -74,12 +75,21 @@ fn check(dir: &Path) -> Result<String, String> {
         );
     }
 
+    // A large batch is split across threads: the parts must come back in order.
+    let thousand: Vec<&[f32]> = rows.iter().cycle().take(1000).map(Vec::as_slice).collect();
+    let large = graph
+        .run(thousand.iter().copied())
+        .map_err(|e| format!("1,000-row run failed: {e:#}"))?;
+
     let mut worst = 0f64;
-    for (how, answers) in [("batch", vec![batch]), ("one by one", one_by_one)] {
-        let rows_per_answer = if answers.len() == 1 { rows.len() } else { 1 };
+    for (how, answers, rows_per_answer) in [
+        ("batch", vec![batch], rows.len()),
+        ("one by one", one_by_one, 1),
+        ("1,000 rows", vec![large], 1000),
+    ] {
         for (a, answer) in answers.iter().enumerate() {
             for r in 0..rows_per_answer {
-                let i = a * rows_per_answer + r;
+                let i = (a * rows_per_answer + r) % rows.len();
                 if expected.task == "classification" {
                     let label = label(&answer[0], r);
                     let want = match &expected.labels[i] {

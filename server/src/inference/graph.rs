@@ -9,13 +9,19 @@
 //! and took ~95 of the 103 ns per row of a 1,000-row iris batch
 //! (BENCHMARKS.md).
 
-use std::{cell::RefCell, sync::Arc};
+use std::{
+    cell::RefCell,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use tract_onnx::{
     prelude::*,
     tract_core::ops::nn::{Softmax, SoftmaxKind},
     tract_hir::{infer::Factoid, internal::*},
 };
+
+use rayon::prelude::*;
 
 use super::ops::{self, post_transform::PostTransform};
 
@@ -43,11 +49,26 @@ pub struct Graph {
     single: Arc<TypedRunnableModel>,
     /// Per output: the plans stop before its final softmax.
     softmax: Vec<bool>,
+    /// The batch plan's time per row, measured once at load: a batch is
+    /// split across threads only when its rows take long enough in all to
+    /// pay for the hand-over.
+    row_cost: Duration,
     /// Whether an operator keeps state from one run to the next (the `Scan`
     /// of a k-nearest-neighbours export): such a plan gets a new state for
     /// each row, or a row's answer would depend on the rows before it.
     stateful: bool,
 }
+
+/// A batch is split only into parts of at least this many rows.
+const ROWS_PER_THREAD: usize = 128;
+
+/// ... and only when it would take at least this long on one thread: waking
+/// another thread and copying the parts took ~50 µs here (a 1,000-row batch
+/// of a decision tree, 40 µs on one thread, took 92 µs split in two).
+const SPLIT_FROM: Duration = Duration::from_micros(400);
+
+/// Rows of zeros timed at load to learn a batch's cost per row.
+const PROBE_ROWS: usize = 256;
 
 thread_local! {
     /// What one-row runs on this thread reuse (for the last graph it ran):
@@ -141,11 +162,13 @@ impl Graph {
             .op_states
             .iter()
             .any(Option::is_some);
+        let row_cost = probe(&batch, width);
         Ok(Graph {
             width,
             batch,
             single,
             softmax,
+            row_cost,
             stateful,
         })
     }
@@ -194,7 +217,7 @@ impl Graph {
                     cells.copy_from_slice(row);
                 }
             }
-            self.batch.run(tvec!(input.into()))?
+            self.run_batch(input)?
         };
         for (output, softmax) in outputs.iter_mut().zip(&self.softmax) {
             if *softmax {
@@ -211,6 +234,40 @@ impl Graph {
             }
         }
         Ok(outputs)
+    }
+
+    /// Runs the batch plan on `input`; a long batch is split across the
+    /// machine's cores, as onnxruntime splits its work, and the parts'
+    /// outputs are put back together in row order.
+    fn run_batch(&self, input: Tensor) -> TractResult<TVec<TValue>> {
+        let rows = input.shape()[0];
+        let alone = self.row_cost * u32::try_from(rows).unwrap_or(u32::MAX);
+        let threads = if alone < SPLIT_FROM {
+            1
+        } else {
+            rayon::current_num_threads()
+                .min(rows / ROWS_PER_THREAD)
+                .max(1)
+        };
+        if threads == 1 {
+            return self.batch.run(tvec!(input.into()));
+        }
+        let per = rows.div_ceil(threads);
+        let parts = (0..threads)
+            .map(|t| input.slice(0, t * per, ((t + 1) * per).min(rows)))
+            .collect::<TractResult<Vec<_>>>()?;
+        // rayon's pool is started once: no thread is started per batch.
+        let answers: Vec<TractResult<TVec<TValue>>> = parts
+            .into_par_iter()
+            .map(|part| self.batch.run(tvec!(part.into())))
+            .collect();
+        let answers = answers.into_iter().collect::<TractResult<Vec<_>>>()?;
+        (0..answers[0].len())
+            .map(|output| {
+                let parts: Vec<&Tensor> = answers.iter().map(|a| &*a[output]).collect();
+                Ok(Tensor::stack_tensors(0, &parts)?.into_tvalue())
+            })
+            .collect()
     }
 
     /// Runs the single-row plan with this thread's kept state and input. A
@@ -250,6 +307,24 @@ impl Graph {
             outputs
         })
     }
+}
+
+/// The batch plan's time per row, on rows of zeros (the fastest of three
+/// runs); zero, so never split, if it cannot run on them.
+fn probe(batch: &Arc<TypedRunnableModel>, width: usize) -> Duration {
+    let Ok(zeros) = Tensor::zero::<f32>(&[PROBE_ROWS, width]) else {
+        return Duration::ZERO;
+    };
+    (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            match batch.run(tvec!(zeros.clone().into())) {
+                Ok(_) => start.elapsed() / PROBE_ROWS as u32,
+                Err(_) => Duration::ZERO,
+            }
+        })
+        .min()
+        .unwrap_or(Duration::ZERO)
 }
 
 /// Checks that the graph has one input, named `name`, which can be f32

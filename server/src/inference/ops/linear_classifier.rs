@@ -84,7 +84,7 @@ impl LinearClassifier {
         let f = self.features;
         let raw = |c: usize| -> f32 {
             let weights = &self.coefficients[c * f..(c + 1) * f];
-            weights.iter().zip(row).map(|(w, x)| w * x).sum::<f32>() + self.intercepts[c]
+            super::dot(weights, row) + self.intercepts[c]
         };
         if self.intercepts.len() == 1 {
             let s = raw(0);

@@ -172,3 +172,34 @@ fn rows(input: &Tensor) -> TractResult<(usize, usize, &[f32])> {
     };
     Ok((n, columns, input.try_as_plain_ram()?.as_slice::<f32>()?))
 }
+
+/// `Σ aᵢ·bᵢ`, in eight running sums the compiler keeps in one vector
+/// register (a single running sum has to add in order, one at a time).
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    lanes(a, b, |x, y| x * y)
+}
+
+/// `Σ (aᵢ − bᵢ)²`, as [`dot`] adds.
+#[inline]
+fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
+    lanes(a, b, |x, y| (x - y) * (x - y))
+}
+
+#[inline(always)]
+fn lanes(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut sums = [0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| term(*x, *y))
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for lane in 0..8 {
+            sums[lane] += term(x[lane], y[lane]);
+        }
+    }
+    sums.iter().sum::<f32>() + tail
+}

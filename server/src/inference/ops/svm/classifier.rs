@@ -201,7 +201,7 @@ impl Classifier {
             .iter_mut()
             .zip(self.coefficients.chunks_exact(self.features))
         {
-            *score = w.iter().zip(row).map(|(w, x)| w * x).sum::<f32>() + self.rho[0];
+            *score = crate::inference::ops::dot(w, row) + self.rho[0];
         }
         let (best, max) = scores
             .iter()

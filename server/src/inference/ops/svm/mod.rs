@@ -48,10 +48,10 @@ impl Kernel {
         )
     }
 
-    /// The kernel of `x` and `v`, in f32 and in feature order, as onnxruntime.
+    /// The kernel of `x` and `v`, in f32.
     #[inline]
     fn of(self, x: &[f32], v: &[f32]) -> f32 {
-        let dot = || x.iter().zip(v).map(|(a, b)| a * b).sum::<f32>();
+        let dot = || super::dot(x, v);
         match self {
             Kernel::Linear => dot(),
             Kernel::Poly {
@@ -68,10 +68,7 @@ impl Kernel {
                     base.powf(degree)
                 }
             }
-            Kernel::Rbf { gamma } => {
-                let distance: f32 = x.iter().zip(v).map(|(a, b)| (a - b) * (a - b)).sum();
-                (-gamma * distance).exp()
-            }
+            Kernel::Rbf { gamma } => (-gamma * super::squared_distance(x, v)).exp(),
             Kernel::Sigmoid { gamma, coef0 } => (gamma * dot() + coef0).tanh(),
         }
     }

@@ -61,11 +61,7 @@ pub fn parse(
 impl Regressor {
     fn predict(&self, row: &[f32]) -> f32 {
         let sum = if self.support_vectors.is_empty() {
-            self.coefficients
-                .iter()
-                .zip(row)
-                .map(|(c, x)| c * x)
-                .sum::<f32>()
+            crate::inference::ops::dot(&self.coefficients, row)
         } else {
             self.support_vectors
                 .chunks_exact(self.features)
