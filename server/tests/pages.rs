@@ -287,3 +287,67 @@ async fn a_signed_in_user_is_rate_limited_on_the_pages_too() {
     let bob = signed_in(&sepal, "bob").await;
     assert_eq!(get(&bob, &sepal, "/history").await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_folder_made_by_model_init_serves_its_form_result_and_card() {
+    // An SVC with text labels behind a scaler, with ZipMap: skl2onnx's
+    // default export, made into a folder by `sepal model init` alone.
+    let work = tempfile::tempdir().unwrap();
+    let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/suite");
+    let columns = [
+        "sepal length (cm)",
+        "sepal width (cm)",
+        "petal length (cm)",
+        "petal width (cm)",
+    ];
+    let csv = common::suite_csv("iris_svc_zipmap", work.path(), &columns, true);
+    let out = work.path().join("flowers");
+    server::model_folder::init(&server::model_folder::Init {
+        onnx: &suite.join("iris_svc_zipmap/model.onnx"),
+        data: &csv,
+        target: Some("class"),
+        name: "flowers",
+        version: "1.0.0",
+        out: &out,
+    })
+    .unwrap();
+
+    let sepal = sepal(&["--model-dir", &out.to_string_lossy()]).await;
+    let alice = signed_in(&sepal, "alice").await;
+    let (status, form) = get(&alice, &sepal, "/predict").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("Predict: Flowers"), "{form}");
+    assert!(
+        form.contains("sepal length (cm)") && form.contains("name=\"input[petal_width_cm]\""),
+        "{form}"
+    );
+    assert!(form.contains("Typical Virginica"), "{form}");
+
+    let location = predict(
+        &alice,
+        &sepal,
+        &[
+            ("input[sepal_length_cm]", "6.8"),
+            ("input[sepal_width_cm]", "3.0"),
+            ("input[petal_length_cm]", "5.5"),
+            ("input[petal_width_cm]", "2.1"),
+        ],
+    )
+    .await;
+    assert!(location.starts_with("/predict?result="), "{location}");
+    let (status, page) = get(&alice, &sepal, &location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Most likely <strong data-testid=\"species\">Virginica</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("class=\"you\""), "the plot marks the input");
+
+    let (status, card) = get(&alice, &sepal, "/model").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        card.contains("100.0 % of 32 samples: the rows of data.csv"),
+        "{card}"
+    );
+    assert!(card.contains("Confusion matrix"), "{card}");
+}

@@ -70,7 +70,7 @@ fn form_and_result(form: PredictForm) -> impl IntoView {
     view! {
         <div class="predict">
             <section class="card" aria-labelledby="predict-title">
-                <h1 id="predict-title">"Predict the species"</h1>
+                <h1 id="predict-title">{format!("Predict: {}", manifest.title)}</h1>
                 <p class="hint">{format!("{} Enter the measurements, or start from an example:", manifest.description)}</p>
                 <ul class="examples" aria-label="Fill with an example">{examples}</ul>
                 {summary}

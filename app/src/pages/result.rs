@@ -1,5 +1,5 @@
-//! A prediction as people read it: the species, each class's probability as
-//! a bar and in numbers, and the flower among the data set on a scatter plot.
+//! A prediction as people read it: the class, each class's probability as
+//! a bar and in numbers, and the input among the data set on a scatter plot.
 //! Plain server-rendered HTML and SVG: no chart library, no WASM.
 
 use leptos::prelude::*;
@@ -68,13 +68,13 @@ pub fn Probabilities(record: PredictionRecord, manifest: Manifest) -> impl IntoV
         })
         .collect_view();
     view! {
-        <h3 class="sub">"Probability of each species"</h3>
+        <h3 class="sub">"Probability of each class"</h3>
         <ul class="probabilities">{rows}</ul>
     }
 }
 
 /// The data set on the manifest's two plot features, coloured by class,
-/// with this record's flower marked.
+/// with this record's input marked.
 #[component]
 pub fn ScatterPlot(record: PredictionRecord, manifest: Manifest) -> impl IntoView {
     let plot = &manifest.plot;
@@ -122,19 +122,19 @@ pub fn ScatterPlot(record: PredictionRecord, manifest: Manifest) -> impl IntoVie
             let (cx, cy) = (px(a), py(b));
             view! {
                 <circle class="you" cx=format!("{cx:.1}") cy=format!("{cy:.1}") r="8" />
-                <text class="you-label" x=format!("{:.1}", cx + 12.0) y=format!("{:.1}", cy - 10.0)>"Your flower"</text>
+                <text class="you-label" x=format!("{:.1}", cx + 12.0) y=format!("{:.1}", cy - 10.0)>"Your input"</text>
             }
             .into_any()
         }
         _ => ().into_any(),
     };
     let description = format!(
-        "{} against {} for the {} flowers of the data set, coloured by species{}.",
+        "{} against {} for the {} samples of the data set, coloured by class{}.",
         fx.label,
         fy.label.to_lowercase(),
         plot.points.len(),
         match you {
-            (Some(a), Some(b)) => format!("; your flower is at {a} {}, {b} {}", fx.unit, fy.unit),
+            (Some(a), Some(b)) => format!("; your input is at {a} {}, {b} {}", fx.unit, fy.unit),
             _ => String::new(),
         }
     );
@@ -148,7 +148,7 @@ pub fn ScatterPlot(record: PredictionRecord, manifest: Manifest) -> impl IntoVie
     view! {
         <figure class="plot">
             <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-labelledby="plot-title plot-desc" data-testid="plot">
-                <title id="plot-title">{format!("{} and {} of your flower among the data set", fx.label, fy.label.to_lowercase())}</title>
+                <title id="plot-title">{format!("{} and {} of your input among the data set", fx.label, fy.label.to_lowercase())}</title>
                 <desc id="plot-desc">{description.clone()}</desc>
                 {x_ticks}
                 {y_ticks}
@@ -162,7 +162,7 @@ pub fn ScatterPlot(record: PredictionRecord, manifest: Manifest) -> impl IntoVie
                 </text>
             </svg>
             <figcaption>
-                <ul class="legend">{legend}<li><span class="swatch you" aria-hidden="true"></span>"Your flower"</li></ul>
+                <ul class="legend">{legend}<li><span class="swatch you" aria-hidden="true"></span>"Your input"</li></ul>
             </figcaption>
         </figure>
     }
