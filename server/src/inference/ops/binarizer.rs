@@ -36,11 +36,7 @@ impl Expansion for Binarizer {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&inputs[0].datum_type, f32::datum_type())?;
-        s.equals(&outputs[0].datum_type, f32::datum_type())?;
-        s.equals(&inputs[0].shape, &outputs[0].shape)
+        super::same_shape_f32(s, inputs, outputs, true)
     }
 
     fn wire(

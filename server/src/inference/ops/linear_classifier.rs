@@ -13,7 +13,7 @@ use tract_onnx::{
     tract_hir::internal::*,
 };
 
-use super::{OnRows, post_transform::PostTransform};
+use super::{Features, OnRows, evaluated, post_transform::PostTransform};
 
 pub fn register(registry: &mut OnnxOpRegister) {
     registry.insert("LinearClassifier", parse);
@@ -106,56 +106,21 @@ impl LinearClassifier {
 impl OnRows for LinearClassifier {
     const ONNX: &'static str = "LinearClassifier";
 
-    fn label_type(&self) -> Option<DatumType> {
-        Some(self.labels.datum_type())
+    fn labels(&self) -> Option<&Tensor> {
+        Some(&self.labels)
     }
 
     fn width(&self) -> usize {
         self.labels.len()
     }
-}
 
-impl Op for LinearClassifier {
-    fn name(&self) -> StaticName {
-        "Sepal.LinearClassifier".into()
+    fn features(&self) -> Features {
+        Features::Exactly(self.features)
     }
 
-    op_as_typed_op!();
-}
-
-impl EvalOp for LinearClassifier {
-    op_out_of_plan!();
-
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        let (n, columns, rows) = super::rows(&input)?;
-        ensure!(
-            columns == self.features,
-            "the model takes {} features, the input has {columns}",
-            self.features
-        );
-        let width = self.width();
-        let mut scores = Tensor::zero::<f32>(&[n, width])?;
-        let mut picked = Vec::with_capacity(n);
-        {
-            let mut plain = scores.try_as_plain_ram_mut()?;
-            let cells = plain.as_slice_mut::<f32>()?;
-            for (row, out) in rows
-                .chunks_exact(self.features)
-                .zip(cells.chunks_exact_mut(width))
-            {
-                picked.push(self.score(row, out));
-            }
-        }
-        let labels = super::labels_of(&self.labels, &picked)?;
-        Ok(tvec!(labels.into_tvalue(), scores.into_tvalue()))
+    fn row(&self, row: &[f32], out: &mut [f32]) -> usize {
+        self.score(row, out)
     }
 }
 
-impl TypedOp for LinearClassifier {
-    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(self.facts(&inputs[0].shape[0]))
-    }
-
-    as_op!();
-}
+evaluated!(LinearClassifier, "Sepal.LinearClassifier");

@@ -40,6 +40,23 @@ pub fn onnx() -> tract_onnx::Onnx {
     onnx
 }
 
+/// The shape rules of an operator from one tensor to an f32 tensor of the
+/// same shape; `f32_only` when its input must be f32 too.
+fn same_shape_f32<'r, 'p: 'r>(
+    s: &mut Solver<'r>,
+    inputs: &'p [TensorProxy],
+    outputs: &'p [TensorProxy],
+    f32_only: bool,
+) -> InferenceResult {
+    check_input_arity(inputs, 1)?;
+    check_output_arity(outputs, 1)?;
+    if f32_only {
+        s.equals(&inputs[0].datum_type, f32::datum_type())?;
+    }
+    s.equals(&outputs[0].datum_type, f32::datum_type())?;
+    s.equals(&inputs[0].shape, &outputs[0].shape)
+}
+
 /// `x` as f32, cast if it is another type.
 fn as_f32(prefix: &str, model: &mut TypedModel, x: OutletId) -> TractResult<OutletId> {
     if model.outlet_fact(x)?.datum_type == f32::datum_type() {
@@ -93,24 +110,106 @@ fn labels_of(labels: &Tensor, picked: &[usize]) -> TractResult<Tensor> {
 
 /// An operator Sepal evaluates itself, on f32 rows `[N, features]`: a
 /// classifier (label `[N]` and scores `[N, width]`) or a regressor
-/// (values `[N, width]`).
+/// (values `[N, width]`). `evaluated!` makes it a tract operator.
 trait OnRows: TypedOp + Clone {
     /// The ONNX operator it implements.
     const ONNX: &'static str;
-    /// The label output's type, for a classifier.
-    fn label_type(&self) -> Option<DatumType>;
+    /// A classifier's labels, `[classes]`.
+    fn labels(&self) -> Option<&Tensor>;
     /// Columns of the score or value output.
     fn width(&self) -> usize;
+    /// The features a row must have: exactly these, or at least these
+    /// (trees need not read the last ones).
+    fn features(&self) -> Features;
+    /// Writes one row's scores or values into `out`; returns a classifier's
+    /// class index (a regressor's is unused).
+    fn row(&self, row: &[f32], out: &mut [f32]) -> usize;
 
     /// Its output facts for `n` rows.
     fn facts(&self, n: &TDim) -> TVec<TypedFact> {
         let scores = f32::fact([n.clone(), self.width().to_dim()]);
-        match self.label_type() {
-            Some(labels) => tvec!(labels.fact([n.clone()]), scores),
+        match self.labels() {
+            Some(labels) => tvec!(labels.datum_type().fact([n.clone()]), scores),
             None => tvec!(scores),
         }
     }
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Features {
+    Exactly(usize),
+    AtLeast(usize),
+}
+
+/// Runs an [`OnRows`] operator on its one input, row by row.
+fn eval_rows<T: OnRows>(op: &T, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+    let input = args_1!(inputs);
+    let &[n, columns] = input.shape() else {
+        bail!("the input is {:?}, expected [N, features]", input.shape());
+    };
+    match op.features() {
+        Features::Exactly(f) => ensure!(
+            columns == f,
+            "the model takes {f} features, the input has {columns}"
+        ),
+        Features::AtLeast(f) => ensure!(
+            columns >= f,
+            "the model reads {f} features, the input has {columns}"
+        ),
+    }
+    let rows = input.try_as_plain_ram()?;
+    let rows = rows.as_slice::<f32>()?;
+    let width = op.width();
+    let mut out = Tensor::zero::<f32>(&[n, width])?;
+    let mut picked = Vec::with_capacity(n);
+    {
+        let mut plain = out.try_as_plain_ram_mut()?;
+        let cells = plain.as_slice_mut::<f32>()?;
+        for (row, cells) in rows
+            .chunks_exact(columns.max(1))
+            .zip(cells.chunks_exact_mut(width))
+        {
+            picked.push(op.row(row, cells));
+        }
+    }
+    Ok(match op.labels() {
+        Some(labels) => tvec!(labels_of(labels, &picked)?.into_tvalue(), out.into_tvalue()),
+        None => tvec!(out.into_tvalue()),
+    })
+}
+
+/// The tract operator traits of an [`OnRows`] type, named `$name` in dumps.
+macro_rules! evaluated {
+    ($type:ty, $name:literal) => {
+        impl Op for $type {
+            fn name(&self) -> StaticName {
+                $name.into()
+            }
+
+            op_as_typed_op!();
+        }
+
+        impl EvalOp for $type {
+            op_out_of_plan!();
+
+            fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+                crate::inference::ops::eval_rows(self, inputs)
+            }
+        }
+
+        impl TypedOp for $type {
+            fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+                Ok(crate::inference::ops::OnRows::facts(
+                    self,
+                    &inputs[0].shape[0],
+                ))
+            }
+
+            as_op!();
+        }
+    };
+}
+use evaluated;
 
 /// Reads an [`OnRows`] operator from ONNX: its shapes for tract's analysis,
 /// and its place in the typed graph, after a cast of other number types to
@@ -128,7 +227,7 @@ impl<T: OnRows> Expansion for Parsed<T> {
     }
 
     fn nboutputs(&self) -> TractResult<usize> {
-        Ok(if self.0.label_type().is_some() { 2 } else { 1 })
+        Ok(if self.0.labels().is_some() { 2 } else { 1 })
     }
 
     fn rules<'r, 'p: 'r, 's: 'r>(
@@ -140,8 +239,8 @@ impl<T: OnRows> Expansion for Parsed<T> {
         check_input_arity(inputs, 1)?;
         check_output_arity(outputs, self.nboutputs()?)?;
         s.equals(&inputs[0].rank, 2)?;
-        let scores = if let Some(labels) = self.0.label_type() {
-            s.equals(&outputs[0].datum_type, labels)?;
+        let scores = if let Some(labels) = self.0.labels() {
+            s.equals(&outputs[0].datum_type, labels.datum_type())?;
             s.equals(&outputs[0].rank, 1)?;
             s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
             &outputs[1]
@@ -163,14 +262,6 @@ impl<T: OnRows> Expansion for Parsed<T> {
         let x = as_f32(prefix, model, inputs[0])?;
         model.wire_node(prefix, self.0.clone(), &[x])
     }
-}
-
-/// The rows of a `[N, columns]` input: N, columns, and the values.
-fn rows(input: &Tensor) -> TractResult<(usize, usize, &[f32])> {
-    let &[n, columns] = input.shape() else {
-        bail!("the input is {:?}, expected [N, features]", input.shape());
-    };
-    Ok((n, columns, input.try_as_plain_ram()?.as_slice::<f32>()?))
 }
 
 /// `Σ aᵢ·bᵢ`, in eight running sums the compiler keeps in one vector

@@ -44,13 +44,9 @@ impl Expansion for ZipMap {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&inputs[0].datum_type, f32::datum_type())?;
-        s.equals(&outputs[0].datum_type, f32::datum_type())?;
+        super::same_shape_f32(s, inputs, outputs, true)?;
         s.equals(&inputs[0].rank, 2)?;
-        s.equals(&inputs[0].shape[1], self.classes.to_dim())?;
-        s.equals(&inputs[0].shape, &outputs[0].shape)
+        s.equals(&inputs[0].shape[1], self.classes.to_dim())
     }
 
     fn wire(

@@ -13,7 +13,7 @@
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
 use super::Kernel;
-use crate::inference::ops::{OnRows, post_transform::PostTransform};
+use crate::inference::ops::{Features, OnRows, evaluated, post_transform::PostTransform};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Classifier {
@@ -128,18 +128,17 @@ impl Classifier {
     }
 
     /// Scores one row into `scores`; returns its class index.
-    fn score(&self, row: &[f32], scores: &mut [f32], kernels: &mut Vec<f32>) -> usize {
+    fn score(&self, row: &[f32], scores: &mut [f32]) -> usize {
         if self.support_vectors.is_empty() {
             return self.score_linear(row, scores);
         }
         let k = self.classes();
         let vectors = self.starts[k];
-        kernels.clear();
-        kernels.extend(
-            self.support_vectors
-                .chunks_exact(self.features)
-                .map(|v| self.kernel.of(row, v)),
-        );
+        let kernels: Vec<f32> = self
+            .support_vectors
+            .chunks_exact(self.features)
+            .map(|v| self.kernel.of(row, v))
+            .collect();
 
         // One decision per pair, in libsvm's order; products in f32 summed
         // in f64, as onnxruntime.
@@ -291,57 +290,21 @@ fn couple(k: usize, decisions: &[f32], a: &[f32], b: &[f32], p: &mut [f32]) {
 impl OnRows for Classifier {
     const ONNX: &'static str = "SVMClassifier";
 
-    fn label_type(&self) -> Option<DatumType> {
-        Some(self.labels.datum_type())
+    fn labels(&self) -> Option<&Tensor> {
+        Some(&self.labels)
     }
 
     fn width(&self) -> usize {
         self.score_width()
     }
-}
 
-impl Op for Classifier {
-    fn name(&self) -> StaticName {
-        "Sepal.SVMClassifier".into()
+    fn features(&self) -> Features {
+        Features::Exactly(self.features)
     }
 
-    op_as_typed_op!();
-}
-
-impl EvalOp for Classifier {
-    op_out_of_plan!();
-
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        let (n, columns, rows) = crate::inference::ops::rows(&input)?;
-        ensure!(
-            columns == self.features,
-            "the model takes {} features, the input has {columns}",
-            self.features
-        );
-        let width = self.score_width();
-        let mut scores = Tensor::zero::<f32>(&[n, width])?;
-        let mut picked = Vec::with_capacity(n);
-        let mut kernels = Vec::with_capacity(self.starts.last().copied().unwrap_or(0));
-        {
-            let mut plain = scores.try_as_plain_ram_mut()?;
-            let cells = plain.as_slice_mut::<f32>()?;
-            for (row, out) in rows
-                .chunks_exact(self.features)
-                .zip(cells.chunks_exact_mut(width))
-            {
-                picked.push(self.score(row, out, &mut kernels));
-            }
-        }
-        let labels = crate::inference::ops::labels_of(&self.labels, &picked)?;
-        Ok(tvec!(labels.into_tvalue(), scores.into_tvalue()))
+    fn row(&self, row: &[f32], out: &mut [f32]) -> usize {
+        self.score(row, out)
     }
 }
 
-impl TypedOp for Classifier {
-    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(self.facts(&inputs[0].shape[0]))
-    }
-
-    as_op!();
-}
+evaluated!(Classifier, "Sepal.SVMClassifier");

@@ -6,7 +6,7 @@
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
 use super::Kernel;
-use crate::inference::ops::OnRows;
+use crate::inference::ops::{Features, OnRows, evaluated};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Regressor {
@@ -81,46 +81,22 @@ impl Regressor {
 impl OnRows for Regressor {
     const ONNX: &'static str = "SVMRegressor";
 
-    fn label_type(&self) -> Option<DatumType> {
+    fn labels(&self) -> Option<&Tensor> {
         None
     }
 
     fn width(&self) -> usize {
         1
     }
-}
 
-impl Op for Regressor {
-    fn name(&self) -> StaticName {
-        "Sepal.SVMRegressor".into()
+    fn features(&self) -> Features {
+        Features::Exactly(self.features)
     }
 
-    op_as_typed_op!();
-}
-
-impl EvalOp for Regressor {
-    op_out_of_plan!();
-
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        let (n, columns, rows) = crate::inference::ops::rows(&input)?;
-        ensure!(
-            columns == self.features,
-            "the model takes {} features, the input has {columns}",
-            self.features
-        );
-        let values: Vec<f32> = rows
-            .chunks_exact(self.features)
-            .map(|row| self.predict(row))
-            .collect();
-        Ok(tvec!(Tensor::from_shape(&[n, 1], &values)?.into_tvalue()))
+    fn row(&self, row: &[f32], out: &mut [f32]) -> usize {
+        out[0] = self.predict(row);
+        0
     }
 }
 
-impl TypedOp for Regressor {
-    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(self.facts(&inputs[0].shape[0]))
-    }
-
-    as_op!();
-}
+evaluated!(Regressor, "Sepal.SVMRegressor");

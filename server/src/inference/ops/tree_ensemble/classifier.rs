@@ -13,7 +13,7 @@ use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
 use super::forest::{Forest, Leaves};
 use crate::inference::ops::{
-    OnRows,
+    Features, OnRows, evaluated,
     post_transform::{PostTransform, logistic},
 };
 
@@ -132,69 +132,24 @@ impl Classifier {
     }
 }
 
-impl Op for Classifier {
-    fn name(&self) -> StaticName {
-        "Sepal.TreeEnsembleClassifier".into()
-    }
-
-    fn info(&self) -> TractResult<Vec<String>> {
-        Ok(vec![format!(
-            "{} trees, {} classes, {:?}, binary: {:?}",
-            self.forest.trees(),
-            self.labels.len(),
-            self.post,
-            self.binary
-        )])
-    }
-
-    op_as_typed_op!();
-}
-
-impl EvalOp for Classifier {
-    op_out_of_plan!();
-
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        let (n, width, values) = crate::inference::ops::rows(&input)?;
-        ensure!(
-            width >= self.forest.width,
-            "the trees read {} features, the input has {width}",
-            self.forest.width
-        );
-        let classes = self.labels.len();
-        let mut scores = Tensor::zero::<f32>(&[n, classes])?;
-        let mut picked = Vec::with_capacity(n);
-        {
-            let mut plain = scores.try_as_plain_ram_mut()?;
-            let out = plain.as_slice_mut::<f32>()?;
-            for (row, out) in values
-                .chunks_exact(width.max(1))
-                .zip(out.chunks_exact_mut(classes))
-            {
-                picked.push(self.score(row, out));
-            }
-        }
-        let labels = super::super::labels_of(&self.labels, &picked)?;
-        Ok(tvec!(labels.into_tvalue(), scores.into_tvalue()))
-    }
-}
-
-impl TypedOp for Classifier {
-    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(self.facts(&inputs[0].shape[0]))
-    }
-
-    as_op!();
-}
-
 impl OnRows for Classifier {
     const ONNX: &'static str = "TreeEnsembleClassifier";
 
-    fn label_type(&self) -> Option<DatumType> {
-        Some(self.labels.datum_type())
+    fn labels(&self) -> Option<&Tensor> {
+        Some(&self.labels)
     }
 
     fn width(&self) -> usize {
         self.labels.len()
     }
+
+    fn features(&self) -> Features {
+        Features::AtLeast(self.forest.width)
+    }
+
+    fn row(&self, row: &[f32], out: &mut [f32]) -> usize {
+        self.score(row, out)
+    }
 }
+
+evaluated!(Classifier, "Sepal.TreeEnsembleClassifier");

@@ -9,7 +9,7 @@
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
 use super::forest::{Forest, Leaves};
-use crate::inference::ops::{OnRows, post_transform::PostTransform};
+use crate::inference::ops::{Features, OnRows, evaluated, post_transform::PostTransform};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Aggregate {
@@ -118,66 +118,25 @@ impl Regressor {
     }
 }
 
-impl Op for Regressor {
-    fn name(&self) -> StaticName {
-        "Sepal.TreeEnsembleRegressor".into()
-    }
-
-    fn info(&self) -> TractResult<Vec<String>> {
-        Ok(vec![format!(
-            "{} trees, {} targets, {:?}, {:?}",
-            self.forest.trees(),
-            self.targets,
-            self.aggregate,
-            self.post
-        )])
-    }
-
-    op_as_typed_op!();
-}
-
-impl EvalOp for Regressor {
-    op_out_of_plan!();
-
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        let (n, width, values) = crate::inference::ops::rows(&input)?;
-        ensure!(
-            width >= self.forest.width,
-            "the trees read {} features, the input has {width}",
-            self.forest.width
-        );
-        let mut out = Tensor::zero::<f32>(&[n, self.targets])?;
-        {
-            let mut plain = out.try_as_plain_ram_mut()?;
-            let cells = plain.as_slice_mut::<f32>()?;
-            for (row, cells) in values
-                .chunks_exact(width.max(1))
-                .zip(cells.chunks_exact_mut(self.targets))
-            {
-                self.predict(row, cells);
-            }
-        }
-        Ok(tvec!(out.into_tvalue()))
-    }
-}
-
-impl TypedOp for Regressor {
-    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(self.facts(&inputs[0].shape[0]))
-    }
-
-    as_op!();
-}
-
 impl OnRows for Regressor {
     const ONNX: &'static str = "TreeEnsembleRegressor";
 
-    fn label_type(&self) -> Option<DatumType> {
+    fn labels(&self) -> Option<&Tensor> {
         None
     }
 
     fn width(&self) -> usize {
         self.targets
     }
+
+    fn features(&self) -> Features {
+        Features::AtLeast(self.forest.width)
+    }
+
+    fn row(&self, row: &[f32], out: &mut [f32]) -> usize {
+        self.predict(row, out);
+        0
+    }
 }
+
+evaluated!(Regressor, "Sepal.TreeEnsembleRegressor");
