@@ -47,9 +47,8 @@ from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 SEED = 20261122
 ROWS = 32
 SUITE = Path(__file__).resolve().parent / "suite"
-# The opsets skl2onnx 1.20 writes by default for these estimators; onnxmltools'
-# converters take at most 15 with onnx 1.23.
-SKL2ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
+# skl2onnx is left to choose its opsets, as users leave it (ai.onnx 21 with
+# skl2onnx 1.20); onnxmltools' converters take at most 15 with onnx 1.23.
 ONNXMLTOOLS_OPSET = 15
 
 
@@ -190,7 +189,7 @@ def export(entry: Entry, model, width: int) -> onnx.ModelProto:
     if entry.converter == "skl2onnx":
         options = None if entry.zipmap is None else {"zipmap": entry.zipmap}
         sample = np.zeros((1, width), dtype=np.float32)
-        return to_onnx(model, sample, options=options, target_opset=SKL2ONNX_OPSET)
+        return to_onnx(model, sample, options=options)
     types = [("input", FloatTensorType([None, width]))]
     if entry.converter == "xgboost":
         return onnxmltools.convert_xgboost(model, initial_types=types, target_opset=ONNXMLTOOLS_OPSET)

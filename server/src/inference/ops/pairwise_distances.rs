@@ -34,7 +34,7 @@ fn parse(
     ctx: &ParsingContext,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    if is_squared_distances(node)? {
+    if is_squared_distances(ctx, node)? {
         return Ok((expand(SquaredDistances), vec![]));
     }
     match *TRACT_SCAN {
@@ -45,8 +45,9 @@ fn parse(
 
 /// Whether `node` is a `Scan` with one state (the input rows) and one scan
 /// input (the training rows) whose body is skl2onnx's cdist: the state
-/// passed on, and `ReduceSumSquare(state − row, axes = [1], keepdims = 0)`.
-fn is_squared_distances(node: &NodeProto) -> TractResult<bool> {
+/// passed on, and `ReduceSumSquare(state − row, axes = [1], keepdims = 0)`
+/// (axes an attribute up to opset 17, a constant input from opset 18).
+fn is_squared_distances(ctx: &ParsingContext, node: &NodeProto) -> TractResult<bool> {
     let scan_inputs: i64 = node.get_attr_opt("num_scan_inputs")?.unwrap_or(0);
     let body = node.get_attr_opt::<&GraphProto>("body")?;
     let plain = [
@@ -90,7 +91,16 @@ fn is_squared_distances(node: &NodeProto) -> TractResult<bool> {
     let Some(reduce) = producer(&scan_out.name) else {
         return Ok(false);
     };
-    let axes: Option<Vec<i64>> = reduce.get_attr_opt_vec("axes")?;
+    let axes: Option<Vec<i64>> = match reduce.input.get(1) {
+        None => reduce.get_attr_opt_vec("axes")?,
+        Some(name) => match body.initializer.iter().find(|t| t.name == *name) {
+            Some(proto) => {
+                let tensor = ctx.load_tensor(proto)?.cast_to::<i64>()?.into_owned();
+                Some(tensor.try_as_plain_ram()?.as_slice::<i64>()?.to_vec())
+            }
+            None => None,
+        },
+    };
     let keepdims: i64 = reduce.get_attr_opt("keepdims")?.unwrap_or(1);
     let Some(sub) = reduce
         .input
@@ -102,7 +112,6 @@ fn is_squared_distances(node: &NodeProto) -> TractResult<bool> {
     Ok(passes_state
         && body.node.len() <= 4
         && reduce.op_type == "ReduceSumSquare"
-        && reduce.input.len() == 1
         && axes.as_deref() == Some(&[1])
         && keepdims == 0
         && sub.op_type == "Sub"
