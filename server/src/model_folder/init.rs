@@ -11,14 +11,18 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use app::model::{ClassSpec, Example, FeatureSpec, Manifest, Metrics, OnnxFile, Plot};
-use tract_onnx::{pb, prelude::*};
+use app::model::{ClassSpec, Manifest, OnnxFile};
+use tract_onnx::prelude::*;
 
-use super::{FolderError, data::Data, names, normalized};
-use crate::inference::{Graph, Model, hex_sha256};
-
-/// At most this many rows of the data go into the plot.
-const PLOT_POINTS: usize = 500;
+use super::{
+    FolderError,
+    data::Data,
+    file_name,
+    from_data::{examples, feature_specs, metrics, plot},
+    names, normalized,
+    onnx_file::{class_labels, classifier_outputs, single_input},
+};
+use crate::inference::{Model, hex_sha256};
 
 /// What `sepal model init` is asked to make.
 pub struct Init<'a> {
@@ -162,9 +166,15 @@ pub fn init(args: &Init<'_>) -> Result<String, FolderError> {
     manifest.metrics = truth
         .as_deref()
         .map(|truth| metrics(truth, &predicted, manifest.classes.len(), &data));
+    // The model was loaded as the server loads it, in `answers`; of what
+    // was filled in since, the server checks the plot's points.
+    if let Some(detail) = manifest.inconsistency() {
+        return Err(FolderError::Data {
+            path: args.out.join("manifest.json"),
+            detail,
+        });
+    }
     write(args.out, &bytes, &manifest, true)?;
-    // The folder must serve as written: load it as the server would.
-    Model::load(args.out)?;
     Ok(summary(args.out, &manifest))
 }
 
@@ -194,107 +204,6 @@ fn answers(out: &Path, manifest: &Manifest, data: &Data) -> Result<Vec<usize>, F
     Ok(predictions.iter().map(|p| p.class_index()).collect())
 }
 
-/// The names of the classifier's outputs, and its class count.
-struct Outputs {
-    probabilities: String,
-    label: Option<String>,
-    classes: usize,
-}
-
-/// The graph's one input (initializers listed as inputs do not count).
-fn single_input(graph: &pb::GraphProto) -> Result<String, String> {
-    let initialized: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let inputs: Vec<&str> = graph
-        .input
-        .iter()
-        .map(|i| i.name.as_str())
-        .filter(|name| !initialized.contains(name))
-        .collect();
-    match inputs[..] {
-        [one] => Ok(one.to_owned()),
-        _ => Err(format!(
-            "has {} inputs ({}); Sepal serves models with one input of all features \
-             (skl2onnx: pass one FloatTensorType of the full width)",
-            inputs.len(),
-            inputs.join(", ")
-        )),
-    }
-}
-
-/// Which output holds the probabilities and which the label: converters
-/// write the label first; a hand-made graph may have probabilities only.
-fn classifier_outputs(
-    bytes: &[u8],
-    input: &str,
-    width: usize,
-    proto: &pb::GraphProto,
-) -> Result<Outputs, String> {
-    let names: Vec<&str> = proto.output.iter().map(|o| o.name.as_str()).collect();
-    let (probabilities, label) = match names[..] {
-        [probabilities] => (probabilities, None),
-        [label, probabilities] => (probabilities, Some(label)),
-        _ => {
-            return Err(format!(
-                "has {} outputs ({}); expected a label and probabilities",
-                names.len(),
-                names.join(", ")
-            ));
-        }
-    };
-    let mut wanted = vec![probabilities];
-    wanted.extend(label);
-    let graph = Graph::load(bytes, input, width, &wanted).map_err(|e| e.to_string())?;
-    let facts = graph.output_facts().map_err(|e| e.to_string())?;
-    let columns = (facts[0].rank() == 2)
-        .then(|| {
-            facts[0].shape[1]
-                .as_i64()
-                .and_then(|c| usize::try_from(c).ok())
-        })
-        .flatten()
-        .filter(|_| facts[0].datum_type == f32::datum_type());
-    let classes = match columns {
-        Some(c) if c >= 2 => c,
-        Some(1) => {
-            return Err(format!(
-                "answers one value per row in `{probabilities}`: a regressor; Sepal serves classifiers \
-                 (regression is planned)"
-            ));
-        }
-        _ => {
-            return Err(format!(
-                "`{probabilities}` is {:?}, expected f32 probabilities [N, classes]",
-                facts[0]
-            ));
-        }
-    };
-    Ok(Outputs {
-        probabilities: probabilities.to_owned(),
-        label: label.map(str::to_owned),
-        classes,
-    })
-}
-
-/// The class labels a classifier node (or ZipMap) of the graph lists.
-fn class_labels(graph: &pb::GraphProto) -> Option<Vec<String>> {
-    graph
-        .node
-        .iter()
-        .flat_map(|n| &n.attribute)
-        .find_map(|a| match a.name.as_str() {
-            "classlabels_strings" => Some(
-                a.strings
-                    .iter()
-                    .map(|s| String::from_utf8_lossy(s).into_owned())
-                    .collect(),
-            ),
-            "classlabels_int64s" | "classlabels_ints" => {
-                Some(a.ints.iter().map(i64::to_string).collect())
-            }
-            _ => None,
-        })
-}
-
 /// Each row's class index, from the target column.
 fn true_classes(target: &[String], classes: &[String]) -> Result<Vec<usize>, String> {
     target
@@ -311,141 +220,6 @@ fn true_classes(target: &[String], classes: &[String]) -> Result<Vec<usize>, Str
             })
         })
         .collect()
-}
-
-/// One feature per column: hard bounds one range beyond the data's on each
-/// side (not below zero for a column that never is), the data's range as
-/// the typical one, a step as fine as the data's decimals.
-fn feature_specs(data: &Data) -> Vec<FeatureSpec> {
-    let keys = names::keys(&data.columns);
-    data.columns
-        .iter()
-        .zip(keys)
-        .enumerate()
-        .map(|(c, (column, name))| {
-            let (low, high) = data
-                .column(c)
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-                    (l.min(v), h.max(v))
-                });
-            let span = if high > low {
-                high - low
-            } else {
-                high.abs().max(1.0)
-            };
-            let min = if low >= 0.0 {
-                (low - span).max(0.0)
-            } else {
-                low - span
-            };
-            let decimals = data.column(c).map(decimals).max().unwrap_or(0);
-            FeatureSpec {
-                name,
-                label: column.clone(),
-                unit: String::new(),
-                min: round_to(min, decimals),
-                max: round_to(high + span, decimals),
-                typical_min: low,
-                typical_max: high,
-                step: 10f64.powi(-(decimals as i32)),
-            }
-        })
-        .collect()
-}
-
-/// How many decimals `v` needs (at most 6).
-fn decimals(v: f64) -> u32 {
-    (0..6)
-        .find(|&d| {
-            let scaled = v * 10f64.powi(d as i32);
-            (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
-        })
-        .unwrap_or(6)
-}
-
-fn round_to(v: f64, decimals: u32) -> f64 {
-    let scale = 10f64.powi(decimals as i32);
-    (v * scale).round() / scale
-}
-
-/// Per class, the row nearest the mean of the rows the model puts in it
-/// (and, with the target, that truly are of it).
-fn examples(
-    data: &Data,
-    features: &[FeatureSpec],
-    classes: &[ClassSpec],
-    predicted: &[usize],
-    truth: Option<&[usize]>,
-) -> Vec<Example> {
-    classes
-        .iter()
-        .enumerate()
-        .filter_map(|(class, spec)| {
-            let members: Vec<&Vec<f64>> = data
-                .rows
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| predicted[i] == class && truth.is_none_or(|t| t[i] == class))
-                .map(|(_, row)| row)
-                .collect();
-            let first = members.first()?;
-            let mean: Vec<f64> = (0..first.len())
-                .map(|c| members.iter().map(|r| r[c]).sum::<f64>() / members.len() as f64)
-                .collect();
-            let distance = |row: &&Vec<f64>| -> f64 {
-                row.iter().zip(&mean).map(|(a, b)| (a - b) * (a - b)).sum()
-            };
-            let typical = members
-                .iter()
-                .min_by(|a, b| distance(a).total_cmp(&distance(b)))?;
-            Some(Example {
-                label: format!("Typical {}", spec.label),
-                class: spec.name.clone(),
-                values: features
-                    .iter()
-                    .map(|f| f.name.clone())
-                    .zip(typical.iter().copied())
-                    .collect(),
-            })
-        })
-        .collect()
-}
-
-/// The data on its first two features (edit `plot.x` and `plot.y` to
-/// choose others), at most `PLOT_POINTS` rows spread over the file.
-fn plot(data: &Data, features: &[FeatureSpec], classes: &[usize]) -> Plot {
-    let (x, y) = (0, usize::from(features.len() > 1));
-    let every = data.rows.len().div_ceil(PLOT_POINTS);
-    Plot {
-        x: features[x].name.clone(),
-        y: features[y].name.clone(),
-        points: data
-            .rows
-            .iter()
-            .zip(classes)
-            .step_by(every)
-            .map(|(row, &class)| (row[x] as f32, row[y] as f32, class))
-            .collect(),
-    }
-}
-
-/// Accuracy and confusion matrix of the model's answers on the data.
-fn metrics(truth: &[usize], predicted: &[usize], classes: usize, data: &Data) -> Metrics {
-    let mut confusion = vec![vec![0u32; classes]; classes];
-    for (&t, &p) in truth.iter().zip(predicted) {
-        confusion[t][p] += 1;
-    }
-    let correct = truth.iter().zip(predicted).filter(|(t, p)| t == p).count();
-    Metrics {
-        test_accuracy: (correct as f64 / truth.len() as f64 * 1e4).round() / 1e4,
-        train_samples: None,
-        test_samples: u32::try_from(truth.len()).unwrap_or(u32::MAX),
-        confusion_matrix: confusion,
-        measured_on: Some(format!(
-            "the rows of {}, which the model may have been trained on",
-            file_name(&data.path)
-        )),
-    }
 }
 
 /// Writes the folder; `again` replaces the manifest this run wrote.
@@ -482,12 +256,5 @@ fn summary(out: &Path, manifest: &Manifest) -> String {
         manifest.classes.len(),
         out.display(),
         out.display()
-    )
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
     )
 }

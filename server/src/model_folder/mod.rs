@@ -3,10 +3,15 @@
 
 mod check;
 mod data;
+mod from_data;
 mod init;
 mod names;
+mod onnx_file;
 
-use std::{io, path::PathBuf};
+use std::{
+    io,
+    path::{Path, PathBuf},
+};
 
 pub use check::check;
 pub use init::{Init, init};
@@ -36,4 +41,12 @@ fn normalized(value: &str) -> String {
         Ok(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
         _ => value.to_owned(),
     }
+}
+
+/// A path's last part, for messages.
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }

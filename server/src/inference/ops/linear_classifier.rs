@@ -13,7 +13,7 @@ use tract_onnx::{
     tract_hir::internal::*,
 };
 
-use super::{Features, OnRows, evaluated, post_transform::PostTransform};
+use super::{OnRows, RowWidth, evaluated, post_transform::PostTransform};
 
 pub fn register(registry: &mut OnnxOpRegister) {
     registry.insert("LinearClassifier", parse);
@@ -114,8 +114,8 @@ impl OnRows for LinearClassifier {
         self.labels.len()
     }
 
-    fn features(&self) -> Features {
-        Features::Exactly(self.features)
+    fn features(&self) -> RowWidth {
+        RowWidth::Exactly(self.features)
     }
 
     fn row(&self, row: &[f32], out: &mut [f32]) -> usize {

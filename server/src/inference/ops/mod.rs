@@ -120,7 +120,7 @@ trait OnRows: TypedOp + Clone {
     fn width(&self) -> usize;
     /// The features a row must have: exactly these, or at least these
     /// (trees need not read the last ones).
-    fn features(&self) -> Features;
+    fn features(&self) -> RowWidth;
     /// Writes one row's scores or values into `out`; returns a classifier's
     /// class index (a regressor's is unused).
     fn row(&self, row: &[f32], out: &mut [f32]) -> usize;
@@ -136,7 +136,7 @@ trait OnRows: TypedOp + Clone {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Features {
+enum RowWidth {
     Exactly(usize),
     AtLeast(usize),
 }
@@ -148,11 +148,11 @@ fn eval_rows<T: OnRows>(op: &T, inputs: TVec<TValue>) -> TractResult<TVec<TValue
         bail!("the input is {:?}, expected [N, features]", input.shape());
     };
     match op.features() {
-        Features::Exactly(f) => ensure!(
+        RowWidth::Exactly(f) => ensure!(
             columns == f,
             "the model takes {f} features, the input has {columns}"
         ),
-        Features::AtLeast(f) => ensure!(
+        RowWidth::AtLeast(f) => ensure!(
             columns >= f,
             "the model reads {f} features, the input has {columns}"
         ),

@@ -13,7 +13,7 @@
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
 use super::Kernel;
-use crate::inference::ops::{Features, OnRows, evaluated, post_transform::PostTransform};
+use crate::inference::ops::{OnRows, RowWidth, evaluated, post_transform::PostTransform};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Classifier {
@@ -298,8 +298,8 @@ impl OnRows for Classifier {
         self.score_width()
     }
 
-    fn features(&self) -> Features {
-        Features::Exactly(self.features)
+    fn features(&self) -> RowWidth {
+        RowWidth::Exactly(self.features)
     }
 
     fn row(&self, row: &[f32], out: &mut [f32]) -> usize {

@@ -6,7 +6,7 @@
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
 use super::Kernel;
-use crate::inference::ops::{Features, OnRows, evaluated};
+use crate::inference::ops::{OnRows, RowWidth, evaluated};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Regressor {
@@ -89,8 +89,8 @@ impl OnRows for Regressor {
         1
     }
 
-    fn features(&self) -> Features {
-        Features::Exactly(self.features)
+    fn features(&self) -> RowWidth {
+        RowWidth::Exactly(self.features)
     }
 
     fn row(&self, row: &[f32], out: &mut [f32]) -> usize {

@@ -13,7 +13,7 @@ use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
 use super::forest::{Forest, Leaves};
 use crate::inference::ops::{
-    Features, OnRows, evaluated,
+    OnRows, RowWidth, evaluated,
     post_transform::{PostTransform, logistic},
 };
 
@@ -68,7 +68,7 @@ pub fn parse(
         )?;
     }
     let outputs = if binary.is_some() { 1 } else { classes };
-    let forest = Forest::build(&attributes, outputs).map_err(|e| format_err!("{e}"))?;
+    let forest = Forest::build(&attributes, outputs)?;
     let op = Classifier {
         forest: Arc::new(forest),
         labels,
@@ -143,8 +143,8 @@ impl OnRows for Classifier {
         self.labels.len()
     }
 
-    fn features(&self) -> Features {
-        Features::AtLeast(self.forest.width)
+    fn features(&self) -> RowWidth {
+        RowWidth::AtLeast(self.forest.width)
     }
 
     fn row(&self, row: &[f32], out: &mut [f32]) -> usize {

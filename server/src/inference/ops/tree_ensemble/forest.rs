@@ -18,7 +18,7 @@ const LANES: usize = 4;
 /// rule, and whether a missing value (NaN) goes there too
 /// (`nodes_missing_value_tracks_true`). Without that flag NaN goes where
 /// the comparison with NaN sends it: the false child, but for `!=`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rule {
     Leq { nan_true: bool },
     Lt { nan_true: bool },
@@ -121,14 +121,6 @@ pub struct Forest {
     pub leaves: Leaves,
     /// One more than the largest feature index a split reads.
     pub width: usize,
-}
-
-impl Eq for Forest {}
-
-impl std::hash::Hash for Forest {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self.roots.len(), self.nodes.len(), self.width).hash(state);
-    }
 }
 
 impl Forest {

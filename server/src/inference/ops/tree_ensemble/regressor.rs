@@ -9,7 +9,7 @@
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
 use super::forest::{Forest, Leaves};
-use crate::inference::ops::{Features, OnRows, evaluated, post_transform::PostTransform};
+use crate::inference::ops::{OnRows, RowWidth, evaluated, post_transform::PostTransform};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Aggregate {
@@ -60,7 +60,7 @@ pub fn parse(
         post = PostTransform::None;
     }
     let attributes = super::attributes(ctx, node, "target")?;
-    let forest = Forest::build(&attributes, targets).map_err(|e| format_err!("{e}"))?;
+    let forest = Forest::build(&attributes, targets)?;
     let op = Regressor {
         forest: Arc::new(forest),
         targets,
@@ -129,8 +129,8 @@ impl OnRows for Regressor {
         self.targets
     }
 
-    fn features(&self) -> Features {
-        Features::AtLeast(self.forest.width)
+    fn features(&self) -> RowWidth {
+        RowWidth::AtLeast(self.forest.width)
     }
 
     fn row(&self, row: &[f32], out: &mut [f32]) -> usize {
