@@ -65,10 +65,17 @@ venv:
 
 # Re-trains and re-exports the models and the conformance suite (models/suite:
 # a few minutes); versions pinned in models/requirements.txt.
+# models/diabetes is made as a user makes a folder: an export, a CSV of the
+# data, and `sepal model init`.
+DIABETES_TARGET := Disease progression after one year
 model: venv
 	$(PYTHON) models/train.py iris
 	$(PYTHON) models/train.py wine
 	$(PYTHON) models/suite.py
+	$(PYTHON) models/diabetes.py
+	rm -rf models/diabetes
+	cargo run --locked -p server --bin sepal -- model init --onnx target/diabetes/model.onnx \
+	  --data models/diabetes.csv --target "$(DIABETES_TARGET)" --name diabetes --version 1.0.0 models/diabetes
 
 # Inference benchmarks: tract (criterion), then scikit-learn and onnxruntime,
 # for the served model and for every model of the suite, then the suite's

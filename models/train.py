@@ -261,6 +261,7 @@ def main() -> None:
             }
             for i, f in enumerate(spec.features)
         ],
+        "task": "classification",
         "classes": [{"name": n, "label": l} for n, l in spec.classes],
         "examples": examples,
         "plot": plot_points(spec, x, y),

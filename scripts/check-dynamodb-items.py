@@ -23,7 +23,6 @@ def check_prediction(item: dict, problems: list) -> None:
     expect = {
         "id is the ULID in SK": ULID.match(record_id) and item.get("id") == record_id,
         "PK is USER#owner": pk == f"USER#{item.get('owner')}",
-        "LSI1SK is CLASS#class#id": item.get("LSI1SK") == f"CLASS#{item.get('class')}#{record_id}",
         "created_at is RFC 3339": isinstance(item.get("created_at"), str)
         and datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")).tzinfo is not None,
         "model has name, version, sha256": isinstance(item.get("model"), dict)
@@ -32,12 +31,20 @@ def check_prediction(item: dict, problems: list) -> None:
         "inputs are numbers": isinstance(item.get("inputs"), dict)
         and len(item["inputs"]) > 0
         and all(isinstance(v, Decimal) for v in item["inputs"].values()),
-        "probabilities sum to 1 and name the class": isinstance(item.get("probabilities"), dict)
-        and item.get("class") in item["probabilities"]
-        and abs(sum(item["probabilities"].values()) - 1) < Decimal("0.001"),
         "latency_us is a number": isinstance(item.get("latency_us"), Decimal),
         "source is web or api": item.get("source") in ("web", "api"),
     }
+    if "value" in item:
+        # A regressor's record: a number, no class, out of the class index.
+        expect["value is a number"] = isinstance(item["value"], Decimal)
+        expect["a value has no class"] = not {"class", "probabilities", "LSI1SK"} & item.keys()
+    else:
+        expect["LSI1SK is CLASS#class#id"] = item.get("LSI1SK") == f"CLASS#{item.get('class')}#{record_id}"
+        expect["probabilities sum to 1 and name the class"] = (
+            isinstance(item.get("probabilities"), dict)
+            and item.get("class") in item["probabilities"]
+            and abs(sum(item["probabilities"].values()) - 1) < Decimal("0.001")
+        )
     problems.extend(f"{pk} {sk}: {rule}" for rule, ok in expect.items() if not ok)
 
 

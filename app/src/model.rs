@@ -8,6 +8,8 @@ use std::{collections::BTreeMap, num::NonZeroUsize};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::store::Outcome;
+
 /// `manifest.json` in a model folder, written by `models/train.py`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,7 +20,16 @@ pub struct Manifest {
     pub description: String,
     pub onnx: OnnxFile,
     pub features: Vec<FeatureSpec>,
+    /// What the model answers: a class, or a value (manifests written
+    /// before regression existed say nothing, and are classifiers).
+    #[serde(default)]
+    pub task: Task,
+    /// The classes a classifier chooses from, in its output's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub classes: Vec<ClassSpec>,
+    /// The value a regressor predicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetSpec>,
     pub examples: Vec<Example>,
     pub plot: Plot,
     /// How well the model does, when it was measured on data with answers.
@@ -36,7 +47,8 @@ pub struct OnnxFile {
     pub sha256: String,
     /// Name of the input tensor, `[N, features]` f32.
     pub input: String,
-    /// Name of the output tensor, `[N, classes]` f32 probabilities.
+    /// Name of the output tensor: `[N, classes]` f32 probabilities for a
+    /// classifier, `[N, 1]` or `[N]` f32 values for a regressor.
     pub output: String,
     /// Name of the output that holds each row's class label (int64 or
     /// text, as the manifest's class names), when the model has one: the
@@ -63,6 +75,29 @@ pub struct FeatureSpec {
     pub step: f64,
 }
 
+/// What a model answers for a row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// One of the manifest's classes, with each class's probability.
+    #[default]
+    Classification,
+    /// A number: the manifest's target.
+    Regression,
+}
+
+/// The quantity a regressor predicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// What people read ("Disease progression").
+    pub label: String,
+    pub unit: String,
+    /// The range of the target in the training data.
+    pub typical_min: f64,
+    pub typical_max: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassSpec {
@@ -74,24 +109,86 @@ pub struct ClassSpec {
 #[serde(deny_unknown_fields)]
 pub struct Example {
     pub label: String,
-    pub class: String,
+    /// The class the example is typical of (classifiers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
     pub values: BTreeMap<String, f64>,
 }
 
-/// The data set on two of its features, as the result page plots it.
+/// The data set as the result page plots it: a classifier's on two
+/// features, coloured by class; a regressor's as one feature against the
+/// target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plot {
-    /// Feature names of the horizontal and vertical axes.
+    /// Feature name of the horizontal axis.
     pub x: String,
+    /// Feature name of the vertical axis; for a regressor, `target`.
     pub y: String,
-    /// Every sample: x, y and the index of its true class.
-    pub points: Vec<(f32, f32, usize)>,
+    /// Samples: `[x, y, class index]`, or `[x, target value]` for a regressor.
+    pub points: Vec<Point>,
+}
+
+/// One sample of a plot.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Point {
+    Class(f32, f32, usize),
+    Value(f32, f32),
+}
+
+impl Point {
+    pub fn x(self) -> f32 {
+        match self {
+            Point::Class(x, ..) | Point::Value(x, _) => x,
+        }
+    }
+
+    pub fn y(self) -> f32 {
+        match self {
+            Point::Class(_, y, _) | Point::Value(_, y) => y,
+        }
+    }
+
+    /// The sample's class index, for a classifier's plot.
+    pub fn class(self) -> Option<usize> {
+        match self {
+            Point::Class(.., class) => Some(class),
+            Point::Value(..) => None,
+        }
+    }
+}
+
+/// How well the model does, measured on data with answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Metrics {
+    Classification(ClassificationMetrics),
+    Regression(RegressionMetrics),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Metrics {
+pub struct RegressionMetrics {
+    /// Mean absolute error, in the target's unit.
+    pub mae: f64,
+    /// Root of the mean squared error, in the target's unit.
+    pub rmse: f64,
+    /// Coefficient of determination: 1 is perfect, 0 is as good as always
+    /// answering the mean.
+    pub r2: f64,
+    /// Rows the model was trained on, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_samples: Option<u32>,
+    pub test_samples: u32,
+    /// What the figures were measured on, when not a held-out split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_on: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassificationMetrics {
     /// Share of the `test_samples` the model classed right.
     pub test_accuracy: f64,
     /// Rows the model was trained on, when known.
@@ -105,6 +202,9 @@ pub struct Metrics {
     pub measured_on: Option<String>,
 }
 
+/// The name a regressor's plot gives its target, as its vertical axis.
+pub const PLOT_TARGET: &str = "target";
+
 /// One row of input that passed validation, in the manifest's feature order.
 /// The only way to make one is [`Manifest::validate`], so the model never
 /// sees unchecked input.
@@ -117,24 +217,25 @@ impl Features {
     }
 }
 
-/// The model's answers for a set of rows: `classes` probabilities per row,
-/// in the manifest's class order, in one flat buffer (nothing is allocated
-/// per row, which matters for batches), and the class the model itself
-/// picked for each row when it names one (its label output).
+/// The model's answers for a set of rows, in one flat buffer (nothing is
+/// allocated per row, which matters for batches): per row, a classifier's
+/// probabilities in the manifest's class order, or a regressor's one value;
+/// and the class a classifier itself picked for each row when it names one
+/// (its label output).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Predictions {
-    probabilities: Vec<f32>,
-    classes: NonZeroUsize,
+    outputs: Vec<f32>,
+    width: NonZeroUsize,
     picked: Option<Vec<usize>>,
 }
 
 impl Predictions {
-    /// `probabilities` holds whole rows of `classes` values; a partial last
-    /// row is dropped. Each row's class is its most probable one.
-    pub fn new(probabilities: Vec<f32>, classes: NonZeroUsize) -> Self {
+    /// `outputs` holds whole rows of `width` values; a partial last row is
+    /// dropped. A classifier's row's class is its most probable one.
+    pub fn new(outputs: Vec<f32>, width: NonZeroUsize) -> Self {
         Predictions {
-            probabilities,
-            classes,
+            outputs,
+            width,
             picked: None,
         }
     }
@@ -145,14 +246,14 @@ impl Predictions {
     /// picks by votes, and its probabilities come from a separate fit.
     pub fn with_picked(probabilities: Vec<f32>, classes: NonZeroUsize, picked: Vec<usize>) -> Self {
         Predictions {
-            probabilities,
-            classes,
+            outputs: probabilities,
+            width: classes,
             picked: Some(picked),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.probabilities.len() / self.classes
+        self.outputs.len() / self.width
     }
 
     pub fn is_empty(&self) -> bool {
@@ -160,11 +261,11 @@ impl Predictions {
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Prediction<'_>> {
-        self.probabilities
-            .chunks_exact(self.classes.get())
+        self.outputs
+            .chunks_exact(self.width.get())
             .enumerate()
-            .map(|(row, probabilities)| Prediction {
-                probabilities,
+            .map(|(row, outputs)| Prediction {
+                outputs,
                 picked: self.picked.as_ref().and_then(|p| p.get(row).copied()),
             })
     }
@@ -173,21 +274,26 @@ impl Predictions {
 /// The model's answer for one row.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prediction<'a> {
-    probabilities: &'a [f32],
+    outputs: &'a [f32],
     picked: Option<usize>,
 }
 
 impl<'a> Prediction<'a> {
-    /// One probability per class, in the manifest's class order.
+    /// A classifier's probability of each class, in the manifest's order.
     pub fn probabilities(&self) -> &'a [f32] {
-        self.probabilities
+        self.outputs
+    }
+
+    /// A regressor's value.
+    pub fn value(&self) -> f32 {
+        self.outputs.first().copied().unwrap_or(f32::NAN)
     }
 
     /// Position of the predicted class in the manifest's classes: the one
     /// the model picked, or else the most probable (the first on a tie).
     pub fn class_index(&self) -> usize {
         self.picked.unwrap_or_else(|| {
-            self.probabilities
+            self.outputs
                 .iter()
                 .enumerate()
                 .rev()
@@ -249,10 +355,40 @@ impl Manifest {
         }
     }
 
-    /// The most probable class of one of this model's predictions (`None`
+    /// The predicted class of one of this model's predictions (`None`
     /// for another model's with more classes).
     pub fn class_of(&self, prediction: Prediction<'_>) -> Option<&ClassSpec> {
         self.classes.get(prediction.class_index())
+    }
+
+    /// What a record keeps of one of this model's predictions: the class
+    /// and its probabilities, or the value (`None` when the model answered
+    /// a class it does not list, or a value that is not a number).
+    pub fn outcome_of(&self, prediction: Prediction<'_>) -> Option<Outcome> {
+        match self.task {
+            Task::Classification => Some(Outcome::Class {
+                class: self.class_of(prediction)?.name.clone(),
+                probabilities: self
+                    .classes
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .zip(prediction.probabilities().iter().copied())
+                    .collect(),
+            }),
+            Task::Regression => {
+                let value = prediction.value();
+                value.is_finite().then_some(Outcome::Value { value })
+            }
+        }
+    }
+
+    /// The label of a class, or its name for a class the manifest does not
+    /// list (a record of an earlier model).
+    pub fn class_label(&self, class: &str) -> String {
+        self.classes
+            .iter()
+            .find(|c| c.name == class)
+            .map_or_else(|| class.to_owned(), |c| c.label.clone())
     }
 
     /// The feature of this name.
@@ -260,20 +396,59 @@ impl Manifest {
         self.features.iter().find(|f| f.name == name)
     }
 
-    /// What in the manifest contradicts itself: plot axes that are not
-    /// features, points of classes it does not list.
+    /// What in the manifest contradicts itself: a classifier without
+    /// classes or a regressor without a target, plot axes that are not
+    /// features (or, for a regressor's vertical one, the target), points of
+    /// classes it does not list or of the other task's shape.
     pub fn inconsistency(&self) -> Option<String> {
         let classes = self.classes.len();
-        for axis in [&self.plot.x, &self.plot.y] {
-            if self.feature(axis).is_none() {
+        let y_is_target = match (self.task, &self.target) {
+            (Task::Classification, _) if classes == 0 => {
+                return Some("a classifier's manifest must list its classes".to_owned());
+            }
+            (Task::Classification, Some(_)) => {
+                return Some(
+                    "a classifier's manifest has no `target`; set `task` to `regression`"
+                        .to_owned(),
+                );
+            }
+            (Task::Regression, None) => {
+                return Some("a regressor's manifest must describe its `target`".to_owned());
+            }
+            (Task::Regression, Some(_)) if classes > 0 => {
+                return Some("a regressor's manifest lists no `classes`".to_owned());
+            }
+            (Task::Classification, None) => false,
+            (Task::Regression, Some(_)) => true,
+        };
+        let axes = [(&self.plot.x, false), (&self.plot.y, y_is_target)];
+        for (axis, target) in axes {
+            if target && axis != PLOT_TARGET {
+                return Some(format!(
+                    "a regressor's plot has `{PLOT_TARGET}` on its y axis, not `{axis}`"
+                ));
+            }
+            if !target && self.feature(axis).is_none() {
                 return Some(format!("the plot axis `{axis}` is not a feature"));
             }
         }
         self.plot
             .points
             .iter()
-            .any(|&(_, _, class)| class >= classes)
-            .then(|| format!("a plot point has a class beyond the {classes} listed"))
+            .find_map(|point| match (point, self.task) {
+                (Point::Class(.., class), Task::Classification) if *class >= classes => Some(
+                    format!("a plot point has a class beyond the {classes} listed"),
+                ),
+                (Point::Class(..), Task::Classification) | (Point::Value(..), Task::Regression) => {
+                    None
+                }
+                (Point::Value(..), Task::Classification) => {
+                    Some("a classifier's plot points are [x, y, class]".to_owned())
+                }
+                (Point::Class(..), Task::Regression) => {
+                    Some("a regressor's plot points are [x, target value]".to_owned())
+                }
+            })
     }
 
     fn feature_names(&self) -> Vec<&str> {

@@ -311,7 +311,10 @@ pub mod server {
             .zip(predictions.iter())
             .enumerate()
             .map(|(i, (features, prediction))| {
-                let class = manifest.class_of(prediction).ok_or(AppError::Internal)?;
+                let outcome = manifest.outcome_of(prediction).ok_or_else(|| {
+                    tracing::error!(model = %manifest.name, ?prediction, "the model answered outside its manifest");
+                    AppError::Internal
+                })?;
                 Ok(PredictionRecord {
                     id: ulid::Ulid::new().to_string(),
                     owner: owner.to_owned(),
@@ -323,13 +326,7 @@ pub mod server {
                         .map(|f| f.name.clone())
                         .zip(features.values().iter().copied())
                         .collect(),
-                    class: class.name.clone(),
-                    probabilities: manifest
-                        .classes
-                        .iter()
-                        .map(|c| c.name.clone())
-                        .zip(prediction.probabilities().iter().copied())
-                        .collect(),
+                    outcome,
                     latency_us,
                     source,
                     idempotency_key: key(i),

@@ -48,10 +48,9 @@ pub struct PredictionRecord {
     pub model: ModelRef,
     /// Feature name → value, as validated and given to the model.
     pub inputs: BTreeMap<String, f32>,
-    /// Name of the predicted class.
-    pub class: String,
-    /// Class name → probability.
-    pub probabilities: BTreeMap<String, f32>,
+    /// What the model answered.
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// Time spent running the model, in microseconds.
     pub latency_us: u64,
     pub source: Source,
@@ -63,6 +62,31 @@ pub struct PredictionRecord {
     /// rows the batch had, so that a retry is told apart from another batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_rows: Option<u32>,
+}
+
+/// What the model answered for a record: in JSON, `class` and
+/// `probabilities` for a classifier, `value` for a regressor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    Class {
+        /// Name of the predicted class.
+        class: String,
+        /// Class name → probability.
+        probabilities: BTreeMap<String, f32>,
+    },
+    /// The predicted value, in the target's unit.
+    Value { value: f32 },
+}
+
+impl PredictionRecord {
+    /// The predicted class, for a classifier's record.
+    pub fn class(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Class { class, .. } => Some(class),
+            Outcome::Value { .. } => None,
+        }
+    }
 }
 
 /// Where a page of history starts: just older or just newer than a record.

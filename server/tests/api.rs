@@ -700,7 +700,12 @@ async fn a_folder_made_by_model_init_is_served_without_edits() {
     let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/suite");
     let columns: Vec<String> = (1..=30).map(|i| format!("measurement {i}")).collect();
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let csv = common::suite_csv("binary_lightgbm_zipmap", work.path(), &columns, true);
+    let csv = common::suite_csv(
+        "binary_lightgbm_zipmap",
+        work.path(),
+        &columns,
+        Some("class"),
+    );
     let out = work.path().join("cancer");
     server::model_folder::init(&server::model_folder::Init {
         onnx: &suite.join("binary_lightgbm_zipmap/model.onnx"),
@@ -743,4 +748,69 @@ async fn a_folder_made_by_model_init_is_served_without_edits() {
     let (status, _, problem) = alice.post(&json!({ "measurement 1": 1.0 })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(alice.count().await, 4);
+}
+
+#[tokio::test]
+async fn a_regressor_answers_values_and_its_document_says_so() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/diabetes");
+    let sepal = sepal(&["--model-dir", &dir.to_string_lossy()]).await;
+    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let row = |bmi: f64| {
+        serde_json::json!({
+            "age_years": 50, "sex": 1, "body_mass_index_kg_m": bmi, "blood_pressure_mm_hg": 101,
+            "total_cholesterol_mg_dl": 157, "ldl_cholesterol_mg_dl": 93.2,
+            "hdl_cholesterol_mg_dl": 38, "total_over_hdl_cholesterol": 4,
+            "log_of_triglycerides": 4.8598, "blood_sugar_mg_dl": 87
+        })
+    };
+    let (status, _, made) = alice.post(&row(32.1)).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let value = made["value"].as_f64().unwrap();
+    assert!((25.0..=346.0).contains(&value), "{made}");
+    assert!(
+        made.get("class").is_none() && made.get("probabilities").is_none(),
+        "{made}"
+    );
+
+    // A batch: the same row again answers the same value; a leaner one less.
+    let (status, _, batch) = alice.post(&Value::Array(vec![row(32.1), row(20.0)])).await;
+    assert_eq!(status, StatusCode::CREATED, "{batch}");
+    let values: Vec<f64> = batch["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values[0], value);
+    assert!(values[1] < value, "{values:?}");
+
+    let (status, read) = alice
+        .get(&format!("/predictions/{}", made["id"].as_str().unwrap()))
+        .await;
+    assert_eq!((status, &read["value"]), (StatusCode::OK, &made["value"]));
+    let (status, problem) = alice.get("/predictions?label=high").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("predicts a value, not a class"),
+        "{problem}"
+    );
+    assert_eq!(alice.count().await, 3);
+
+    let (_, document) = Client::new(&sepal, None).get("/openapi.json").await;
+    let parameters = &document["paths"]["/api/v1/predictions"]["get"]["parameters"];
+    assert!(
+        parameters
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["name"] != "label"),
+        "{parameters}"
+    );
+    let prediction = &document["components"]["schemas"]["Prediction"]["properties"];
+    assert!(prediction.get("value").is_some(), "{prediction}");
+    let input = &document["components"]["schemas"]["PredictionInput"]["properties"];
+    assert_eq!(input["body_mass_index_kg_m"]["maximum"], 66.4, "{input}");
 }

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, fs, path::Path};
 
 mod common;
 
-use app::model::{Features, Manifest, Predictor};
+use app::model::{Features, Manifest, Metrics, Predictor, Task};
 use serde::Deserialize;
 use serde_json::Value;
 use server::{
@@ -276,7 +276,7 @@ fn init_error(args: &Init<'_>) -> String {
 fn model_init_writes_a_folder_the_server_loads_and_check_runs_the_data() {
     let work = tempfile::tempdir().unwrap();
     let onnx = model_dir("suite").join("iris_svc_zipmap/model.onnx");
-    let csv = common::suite_csv("iris_svc_zipmap", work.path(), &IRIS_COLUMNS, true);
+    let csv = common::suite_csv("iris_svc_zipmap", work.path(), &IRIS_COLUMNS, Some("class"));
     let out = work.path().join("iris-svc");
     let summary = model_folder::init(&Init {
         onnx: &onnx,
@@ -309,8 +309,16 @@ fn model_init_writes_a_folder_the_server_loads_and_check_runs_the_data() {
     assert_eq!(manifest.onnx.label.as_deref(), Some("output_label"));
     assert_eq!(manifest.onnx.output, "output_probability");
     assert_eq!(manifest.examples.len(), 3);
-    let metrics = manifest.metrics.as_ref().unwrap();
+    let Some(Metrics::Classification(metrics)) = &manifest.metrics else {
+        panic!("no accuracy: {:?}", manifest.metrics);
+    };
     assert_eq!((metrics.test_accuracy, metrics.test_samples), (1.0, 32));
+    // The header's units are the features' units.
+    assert!(
+        manifest.features.iter().all(|f| f.unit == "cm"),
+        "{:?}",
+        manifest.features
+    );
     for feature in &manifest.features {
         assert!(
             feature.min <= feature.typical_min && feature.typical_max <= feature.max,
@@ -329,7 +337,7 @@ fn model_init_writes_a_folder_the_server_loads_and_check_runs_the_data() {
         let class = manifest
             .class_of(predictions.iter().next().unwrap())
             .unwrap();
-        assert_eq!(class.name, example.class);
+        assert_eq!(Some(&class.name), example.class.as_ref());
     }
 
     let report = model_folder::check(&out, Some((&csv, Some("class")))).unwrap();
@@ -358,7 +366,7 @@ fn model_init_takes_classes_from_int64_labels_and_runs_without_a_target() {
     let onnx = model_dir("suite").join("binary_random_forest_plain/model.onnx");
     let columns: Vec<String> = (1..=30).map(|i| format!("measurement {i}")).collect();
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let csv = common::suite_csv("binary_random_forest_plain", work.path(), &columns, false);
+    let csv = common::suite_csv("binary_random_forest_plain", work.path(), &columns, None);
     let out = work.path().join("cancer");
     model_folder::init(&Init {
         onnx: &onnx,
@@ -383,11 +391,119 @@ fn model_init_takes_classes_from_int64_labels_and_runs_without_a_target() {
 }
 
 #[test]
+fn model_init_makes_a_regressor_folder_with_its_target() {
+    let work = tempfile::tempdir().unwrap();
+    let onnx = model_dir("suite").join("regression_gradient_boosting/model.onnx");
+    let columns = [
+        "age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6",
+    ];
+    let target = "Disease progression (points)";
+    let csv = common::suite_csv(
+        "regression_gradient_boosting",
+        work.path(),
+        &columns,
+        Some(target),
+    );
+    let out = work.path().join("diabetes");
+    let summary = model_folder::init(&Init {
+        onnx: &onnx,
+        data: &csv,
+        target: Some(target),
+        name: "diabetes",
+        version: "1",
+        out: &out,
+    })
+    .unwrap();
+    assert!(
+        summary.contains("10 features, predicts Disease progression"),
+        "{summary}"
+    );
+
+    let model = Model::load(&out).unwrap();
+    let manifest = model.manifest();
+    assert_eq!(manifest.task, Task::Regression);
+    assert!(manifest.classes.is_empty());
+    let target = manifest.target.as_ref().unwrap();
+    assert_eq!(
+        (target.label.as_str(), target.unit.as_str()),
+        ("Disease progression", "points")
+    );
+    // The data's target here is onnxruntime's answers, so the range is
+    // theirs and the model's error on them is nil.
+    let expected: Value = serde_json::from_slice(
+        &fs::read(model_dir("suite").join("regression_gradient_boosting/expected.json")).unwrap(),
+    )
+    .unwrap();
+    let values: Vec<f64> = expected["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().or_else(|| v[0].as_f64()).unwrap())
+        .collect();
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    assert!((target.typical_min - low).abs() < 1e-3 && (target.typical_max - high).abs() < 1e-3);
+    let Some(Metrics::Regression(metrics)) = &manifest.metrics else {
+        panic!("no error figures: {:?}", manifest.metrics);
+    };
+    assert!(metrics.mae < 1e-3 && metrics.r2 > 0.999_99, "{metrics:?}");
+    assert_eq!(metrics.test_samples, 32);
+
+    // Examples at the low, middle and high end, predicted in that order.
+    let labels: Vec<&str> = manifest.examples.iter().map(|e| e.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["Low (10th percentile)", "Median", "High (90th percentile)"]
+    );
+    let predicted: Vec<f32> = manifest
+        .examples
+        .iter()
+        .map(|example| {
+            let input = example
+                .values
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(*v)))
+                .collect();
+            let row = manifest.validate(&input).unwrap();
+            model
+                .predict(&[row])
+                .unwrap()
+                .iter()
+                .next()
+                .unwrap()
+                .value()
+        })
+        .collect();
+    assert!(
+        predicted[0] < predicted[1] && predicted[1] < predicted[2],
+        "{predicted:?}"
+    );
+    // The plot: a feature against the target, every row of the data.
+    assert_eq!(manifest.plot.y, "target");
+    assert!(manifest.feature(&manifest.plot.x).is_some());
+    assert_eq!(manifest.plot.points.len(), 32);
+    assert!(manifest.plot.points.iter().all(|p| p.class().is_none()));
+
+    let report =
+        model_folder::check(&out, Some((&csv, Some("Disease progression (points)")))).unwrap();
+    assert!(
+        report.contains("loads: 10 features, predicts Disease progression"),
+        "{report}"
+    );
+    assert!(report.contains("R² 1 (32 rows that passed)"), "{report}");
+}
+
+#[test]
 fn model_init_refuses_what_it_cannot_serve_and_says_why() {
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("out");
     let iris_onnx = model_dir("suite").join("iris_random_forest_plain/model.onnx");
-    let csv = common::suite_csv("iris_random_forest_plain", work.path(), &IRIS_COLUMNS, true);
+    let csv = common::suite_csv(
+        "iris_random_forest_plain",
+        work.path(),
+        &IRIS_COLUMNS,
+        Some("class"),
+    );
     let init = |onnx: &Path, data: &Path, target: Option<&str>| {
         init_error(&Init {
             onnx,
@@ -405,11 +521,14 @@ fn model_init_refuses_what_it_cannot_serve_and_says_why() {
     let regression_csv = work.path().join("regression.csv");
     fs::write(
         &regression_csv,
-        format!("{}\n{}\n", ten.join(","), ["0.1"; 10].join(",")),
+        format!("{},y\n{},high\n", ten.join(","), ["0.1"; 10].join(",")),
     )
     .unwrap();
-    let message = init(&regressor, &regression_csv, None);
-    assert!(message.contains("a regressor"), "{message}");
+    let message = init(&regressor, &regression_csv, Some("y"));
+    assert!(
+        message.contains("row 2 has the target `high`, not a number"),
+        "{message}"
+    );
 
     let message = init(&iris_onnx, &csv, Some("kind"));
     assert!(
@@ -440,4 +559,19 @@ fn model_init_refuses_what_it_cannot_serve_and_says_why() {
         !out.join("manifest.json").exists(),
         "a refused init wrote a manifest"
     );
+}
+
+#[test]
+fn the_committed_regression_folder_checks_against_its_data() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let report = model_folder::check(
+        &models.join("diabetes"),
+        Some((
+            &models.join("diabetes.csv"),
+            Some("Disease progression after one year"),
+        )),
+    )
+    .unwrap();
+    assert!(report.contains("442 of 442 rows"), "{report}");
+    assert!(report.contains("R² 0.799"), "{report}");
 }

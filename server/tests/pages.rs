@@ -300,7 +300,7 @@ async fn a_folder_made_by_model_init_serves_its_form_result_and_card() {
         "petal length (cm)",
         "petal width (cm)",
     ];
-    let csv = common::suite_csv("iris_svc_zipmap", work.path(), &columns, true);
+    let csv = common::suite_csv("iris_svc_zipmap", work.path(), &columns, Some("class"));
     let out = work.path().join("flowers");
     server::model_folder::init(&server::model_folder::Init {
         onnx: &suite.join("iris_svc_zipmap/model.onnx"),
@@ -338,7 +338,7 @@ async fn a_folder_made_by_model_init_serves_its_form_result_and_card() {
     let (status, page) = get(&alice, &sepal, &location).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        page.contains("Most likely <strong data-testid=\"species\">Virginica</strong>"),
+        page.contains("Most likely <strong data-testid=\"answer\">Virginica</strong>"),
         "{page}"
     );
     assert!(page.contains("class=\"you\""), "the plot marks the input");
@@ -350,4 +350,100 @@ async fn a_folder_made_by_model_init_serves_its_form_result_and_card() {
         "{card}"
     );
     assert!(card.contains("Confusion matrix"), "{card}");
+}
+
+#[tokio::test]
+async fn the_regression_model_shows_its_value_plot_history_card_and_export() {
+    // models/diabetes: a GradientBoostingRegressor made into a folder by
+    // `sepal model init` alone (`make model`).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/diabetes");
+    let sepal = sepal(&["--model-dir", &dir.to_string_lossy()]).await;
+    let alice = signed_in(&sepal, "alice").await;
+    let (status, form) = get(&alice, &sepal, "/predict").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("Predict: Diabetes"), "{form}");
+    assert!(form.contains("Body mass index (kg/m²)"), "{form}");
+    assert!(form.contains(">Median</a>"), "{form}");
+
+    let row = [
+        ("input[age_years]", "50"),
+        ("input[sex]", "1"),
+        ("input[body_mass_index_kg_m]", "32.1"),
+        ("input[blood_pressure_mm_hg]", "101"),
+        ("input[total_cholesterol_mg_dl]", "157"),
+        ("input[ldl_cholesterol_mg_dl]", "93.2"),
+        ("input[hdl_cholesterol_mg_dl]", "38"),
+        ("input[total_over_hdl_cholesterol]", "4"),
+        ("input[log_of_triglycerides]", "4.8598"),
+        ("input[blood_sugar_mg_dl]", "87"),
+    ];
+    let location = predict(&alice, &sepal, &row).await;
+    assert!(location.starts_with("/predict?result="), "{location}");
+    let (_, page) = get(&alice, &sepal, &location).await;
+    let value: f64 = page
+        .split("Disease progression after one year: <strong data-testid=\"answer\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .and_then(|text| text.parse().ok())
+        .unwrap_or_else(|| panic!("no value on the result: {page}"));
+    assert!((25.0..=346.0).contains(&value), "{value}");
+    assert!(page.contains("ranged from 25 to 346"), "{page}");
+    assert!(
+        page.contains("Your prediction"),
+        "the plot marks the prediction"
+    );
+    assert!(!page.contains("Probability of each class"), "{page}");
+
+    let (_, history) = get(&alice, &sepal, "/history").await;
+    assert_eq!(rows(&history), 1);
+    assert!(
+        history.contains(">Disease progression after one year</th>"),
+        "{history}"
+    );
+    assert!(
+        !history.contains("id=\"class\""),
+        "no class filter: {history}"
+    );
+    let (status, _) = get(&alice, &sepal, "/history?class=anything").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let id = location.trim_start_matches("/predict?result=");
+    let (_, record) = get(&alice, &sepal, &format!("/history/{id}")).await;
+    assert!(
+        record.contains(&format!("Disease progression after one year: {value}")),
+        "{record}"
+    );
+
+    let (_, csv) = get(&alice, &sepal, "/history/export.csv").await;
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("id,created_at,value,age_years,sex,"),
+        "{csv}"
+    );
+    // The export keeps the value whole; the page rounds it.
+    let exported: f64 = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (exported - value).abs() < 0.05,
+        "{exported} shown as {value}"
+    );
+
+    let (_, card) = get(&alice, &sepal, "/model").await;
+    assert!(
+        card.contains(
+            "Disease progression after one year, a number (in the training data 25 to 346)"
+        ),
+        "{card}"
+    );
+    assert!(card.contains("R² 0.799, on 442 samples"), "{card}");
+    assert!(!card.contains("Confusion matrix"), "{card}");
 }

@@ -13,7 +13,7 @@ use std::{
     sync::Arc,
 };
 
-use app::store::{Cursor, ListQuery, PredictionRecord, Put, Session, Store, StoreError};
+use app::store::{Cursor, ListQuery, Outcome, PredictionRecord, Put, Session, Store, StoreError};
 use server::store::{DynamoStore, SqliteStore};
 use time::OffsetDateTime;
 use ulid::Ulid;
@@ -75,6 +75,7 @@ contract!(
     pages_are_newest_first_and_linked_both_ways,
     pagination_sees_each_record_once_while_new_ones_arrive,
     class_filter_pages_through_one_class,
+    values_are_kept_and_have_no_class,
     one_user_cannot_read_or_delete_anothers,
     delete_one_and_all,
     concurrent_puts_lose_nothing,
@@ -140,7 +141,7 @@ async fn put_never_overwrites(store: &dyn Store) {
     let first = record(&alice, 1, "setosa");
     put_all(store, std::slice::from_ref(&first)).await;
     let mut second = first.clone();
-    second.class = "virginica".into();
+    second.outcome = Outcome::Value { value: 7.5 };
     let err = store.put_prediction(&second).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict), "{err}");
     assert_eq!(
@@ -261,7 +262,7 @@ async fn class_filter_pages_through_one_class(store: &dyn Store) {
     for class in CLASSES {
         let of_class: Vec<_> = records
             .iter()
-            .filter(|r| r.class == class)
+            .filter(|r| r.class() == Some(class))
             .cloned()
             .collect();
         assert_eq!(
@@ -275,6 +276,36 @@ async fn class_filter_pages_through_one_class(store: &dyn Store) {
         all_ids(store, &alice, 5, None).await,
         ids_newest_first(&records)
     );
+}
+
+/// A regressor's records keep their value exactly, are listed with the
+/// rest and never match a class filter.
+async fn values_are_kept_and_have_no_class(store: &dyn Store) {
+    let alice = owner();
+    let mut records: Vec<_> = (1..=4).map(|n| record(&alice, n, "setosa")).collect();
+    for (record, value) in records.iter_mut().skip(2).zip([152.375_f32, -0.1]) {
+        record.outcome = Outcome::Value { value };
+    }
+    put_all(store, &records).await;
+    for record in &records {
+        assert_eq!(
+            store
+                .get_prediction(&alice, &record.id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(record)
+        );
+    }
+    assert_eq!(
+        all_ids(store, &alice, 10, None).await,
+        ids_newest_first(&records)
+    );
+    assert_eq!(
+        all_ids(store, &alice, 10, Some("setosa")).await,
+        ids_newest_first(&records[..2])
+    );
+    assert!(all_ids(store, &alice, 10, Some("")).await.is_empty());
 }
 
 async fn one_user_cannot_read_or_delete_anothers(store: &dyn Store) {

@@ -4,12 +4,13 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     model::Manifest,
+    model::Task,
     pages::{
         Loaded,
-        result::{Probabilities, ScatterPlot, Time, class_label, percent},
+        result::{Answer, ScatterPlot, Time, percent, with_unit},
     },
     predictions::{DeleteHistory, DeletePrediction, HistoryPage, load_history, load_prediction},
-    store::PredictionRecord,
+    store::{Outcome, PredictionRecord},
 };
 
 /// `/history?cursor=&class=`: the user's predictions, newest first, 50 a
@@ -89,8 +90,7 @@ fn history_view(data: HistoryPage) -> impl IntoView {
                     <thead>
                         <tr>
                             <th scope="col">"When"</th>
-                            <th scope="col">"Species"</th>
-                            <th scope="col" class="num">"Probability"</th>
+                            {answer_headers(&manifest)}
                             {headers}
                             <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                         </tr>
@@ -108,14 +108,16 @@ fn history_view(data: HistoryPage) -> impl IntoView {
                 <p class="count" data-testid="history-count">{format!("{total} in all")}</p>
             </div>
             <div class="toolbar">
-                <form method="get" action="/history" class="filter">
-                    <label for="class">"Species"</label>
-                    <select id="class" name="class">
-                        <option value="" selected=class.is_empty()>"All"</option>
-                        {options}
-                    </select>
-                    <button type="submit" class="quiet">"Filter"</button>
-                </form>
+                {(manifest.task == Task::Classification).then(|| view! {
+                    <form method="get" action="/history" class="filter">
+                        <label for="class">"Class"</label>
+                        <select id="class" name="class">
+                            <option value="" selected=class.is_empty()>"All"</option>
+                            {options}
+                        </select>
+                        <button type="submit" class="quiet">"Filter"</button>
+                    </form>
+                })}
                 <p class="exports">
                     "Export all: "<a href="/history/export.csv" download>"CSV"</a>" · "
                     <a href="/history/export.json" download>"JSON"</a>
@@ -143,20 +145,52 @@ fn history_row(record: &PredictionRecord, manifest: &Manifest) -> impl IntoView 
             view! { <td class="num">{value}</td> }
         })
         .collect_view();
-    let probability = record
-        .probabilities
-        .get(&record.class)
-        .copied()
-        .unwrap_or(0.0);
+    let answer = match &record.outcome {
+        Outcome::Class {
+            class,
+            probabilities,
+        } => {
+            let probability = probabilities.get(class).copied().unwrap_or(0.0);
+            view! {
+                <td>{manifest.class_label(class)}</td>
+                <td class="num">{percent(probability)}</td>
+            }
+            .into_any()
+        }
+        Outcome::Value { value } => view! {
+            <td class="num">{with_unit(f64::from(*value), "")}</td>
+        }
+        .into_any(),
+    };
     let href = format!("/history/{}", record.id);
     view! {
         <tr>
             <td><a href=href><Time at=record.created_at /></a></td>
-            <td>{class_label(manifest, &record.class)}</td>
-            <td class="num">{percent(probability)}</td>
+            {answer}
             {values}
             <td><DeleteButton id=record.id.clone() /></td>
         </tr>
+    }
+}
+
+/// The answer's column headers: the class and its probability, or the
+/// target with its unit.
+fn answer_headers(manifest: &Manifest) -> impl IntoView + use<> {
+    match &manifest.target {
+        Some(target) if manifest.task == Task::Regression => {
+            let unit = if target.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", target.unit)
+            };
+            view! { <th scope="col" class="num">{format!("{}{unit}", target.label)}</th> }
+                .into_any()
+        }
+        _ => view! {
+            <th scope="col">"Class"</th>
+            <th scope="col" class="num">"Probability"</th>
+        }
+        .into_any(),
     }
 }
 
@@ -204,7 +238,7 @@ fn record_view(record: PredictionRecord, manifest: Manifest) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="record-title" data-testid="record">
             <p><a href="/history">"← Your predictions"</a></p>
-            <h1 id="record-title">{class_label(&manifest, &record.class)}</h1>
+            <h1 id="record-title">{headline(&record, &manifest)}</h1>
             <dl class="facts">
                 <dt>"When"</dt><dd><Time at=record.created_at /></dd>
                 {inputs}
@@ -214,10 +248,21 @@ fn record_view(record: PredictionRecord, manifest: Manifest) -> impl IntoView {
                 <dt>"Made through"</dt><dd>{source}</dd>
                 <dt>"Id"</dt><dd><code>{record.id.clone()}</code></dd>
             </dl>
-            <Probabilities record=record.clone() manifest=manifest.clone() />
+            <Answer record=record.clone() manifest=manifest.clone() />
             <ScatterPlot record=record.clone() manifest />
             <DeleteButton id=record.id.clone() />
         </section>
+    }
+}
+
+/// A record's answer in a few words: its class, or its value with the unit.
+fn headline(record: &PredictionRecord, manifest: &Manifest) -> String {
+    match &record.outcome {
+        Outcome::Class { class, .. } => manifest.class_label(class),
+        Outcome::Value { value } => match &manifest.target {
+            Some(t) => format!("{}: {}", t.label, with_unit(f64::from(*value), &t.unit)),
+            None => with_unit(f64::from(*value), ""),
+        },
     }
 }
 

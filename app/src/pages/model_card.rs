@@ -1,7 +1,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::{model::Manifest, pages::Loaded, predictions::load_manifest};
+use crate::{
+    model::{Manifest, Metrics, Task},
+    pages::{Loaded, result::with_unit},
+    predictions::load_manifest,
+};
 
 /// `/model`: the model card, from the manifest of the model being served.
 #[component]
@@ -33,10 +37,10 @@ fn model_card(manifest: Manifest) -> impl IntoView {
         .iter()
         .map(|c| view! { <th scope="col" class="num">{c.label.clone()}</th> })
         .collect_view();
-    let confusion: &[Vec<u32>] = manifest
-        .metrics
-        .as_ref()
-        .map_or(&[], |m| &m.confusion_matrix);
+    let confusion: &[Vec<u32>] = match &manifest.metrics {
+        Some(Metrics::Classification(m)) => &m.confusion_matrix,
+        _ => &[],
+    };
     let matrix = manifest
         .classes
         .iter()
@@ -54,20 +58,62 @@ fn model_card(manifest: Manifest) -> impl IntoView {
         .iter()
         .map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> })
         .collect_view();
-    let accuracy = match &manifest.metrics {
-        None => "Not measured".to_owned(),
-        Some(m) => {
-            let share = format!(
-                "{:.1} % of {} samples",
-                100.0 * m.test_accuracy,
-                m.test_samples
-            );
-            match (&m.measured_on, m.train_samples) {
-                (Some(on), _) => format!("{share}: {on}"),
-                (None, Some(trained)) => format!("{share} held out (trained on {trained})"),
-                (None, None) => format!("{share} held out"),
-            }
-        }
+    let unit = manifest
+        .target
+        .as_ref()
+        .map(|t| t.unit.as_str())
+        .unwrap_or_default();
+    let (quality, measured) = match &manifest.metrics {
+        None => ("Accuracy", "Not measured".to_owned()),
+        Some(Metrics::Classification(m)) => (
+            "Accuracy",
+            measured_on(
+                format!(
+                    "{:.1} % of {} samples",
+                    100.0 * m.test_accuracy,
+                    m.test_samples
+                ),
+                m.measured_on.as_deref(),
+                m.train_samples,
+            ),
+        ),
+        Some(Metrics::Regression(m)) => (
+            "Error",
+            measured_on(
+                format!(
+                    "mean absolute {}, root mean square {}, R² {:.3}, on {} samples",
+                    with_unit(m.mae, unit),
+                    with_unit(m.rmse, unit),
+                    m.r2,
+                    m.test_samples
+                ),
+                m.measured_on.as_deref(),
+                m.train_samples,
+            ),
+        ),
+    };
+    let predicts = match (&manifest.target, manifest.task) {
+        (Some(t), Task::Regression) => format!(
+            "{}{}, a number (in the training data {} to {})",
+            t.label,
+            if t.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", t.unit)
+            },
+            with_unit(t.typical_min, &t.unit),
+            with_unit(t.typical_max, &t.unit)
+        ),
+        _ => format!(
+            "One of {} classes: {}",
+            manifest.classes.len(),
+            manifest
+                .classes
+                .iter()
+                .map(|c| c.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let confusion_section = (!confusion.is_empty()).then(|| {
         view! {
@@ -89,8 +135,9 @@ fn model_card(manifest: Manifest) -> impl IntoView {
                 <dt>"Name"</dt><dd>{manifest.name.clone()}</dd>
                 <dt>"Version"</dt><dd>{manifest.version.clone()}</dd>
                 <dt>"ONNX file SHA-256"</dt><dd><code class="hash">{manifest.onnx.sha256.clone()}</code></dd>
-                <dt>"Accuracy"</dt>
-                <dd>{accuracy}</dd>
+                <dt>"Predicts"</dt><dd data-testid="predicts">{predicts}</dd>
+                <dt>{quality}</dt>
+                <dd data-testid="metrics">{measured}</dd>
             </dl>
             <h2>"Features"</h2>
             <div class="table-scroll" tabindex="0" role="region" aria-label="Features">
@@ -103,5 +150,14 @@ fn model_card(manifest: Manifest) -> impl IntoView {
             <h2>"Training"</h2>
             <dl class="facts">{training}</dl>
         </section>
+    }
+}
+
+/// The figures, and what they were measured on.
+fn measured_on(figures: String, on: Option<&str>, trained: Option<u32>) -> String {
+    match (on, trained) {
+        (Some(on), _) => format!("{figures}: {on}"),
+        (None, Some(trained)) => format!("{figures} held out (trained on {trained})"),
+        (None, None) => format!("{figures} held out"),
     }
 }

@@ -104,7 +104,7 @@ fn fields(
                 .unwrap_or_default();
             view! {
                 <div class="field" class:invalid=invalid>
-                    <label for=id.clone()>{feature.label.clone()}{unit}</label>
+                    <label for=id.clone()>{format!("{}{unit}", feature.label)}</label>
                     <input
                         id=id.clone()
                         name=format!("input[{}]", feature.name)

@@ -1,13 +1,16 @@
 //! A prediction as people read it: the class, each class's probability as
-//! a bar and in numbers, and the input among the data set on a scatter plot.
+//! a bar and in numbers, or the predicted value with its unit; and the input
+//! among the data set on a scatter plot.
 //! Plain server-rendered HTML and SVG: no chart library, no WASM.
 
 use leptos::prelude::*;
 use time::OffsetDateTime;
 
+use std::collections::BTreeMap;
+
 use crate::{
-    model::{FeatureSpec, Manifest},
-    store::PredictionRecord,
+    model::{FeatureSpec, Manifest, PLOT_TARGET, TargetSpec},
+    store::{Outcome, PredictionRecord},
 };
 
 /// Plot size in SVG units; the SVG scales to the width of its card.
@@ -22,21 +25,11 @@ const RIGHT: f32 = 12.0;
 /// The outcome of one prediction, with a link to it in the history.
 #[component]
 pub fn ResultCard(record: PredictionRecord, manifest: Manifest) -> impl IntoView {
-    let label = class_label(&manifest, &record.class);
-    let best = record
-        .probabilities
-        .get(&record.class)
-        .copied()
-        .unwrap_or(0.0);
     let link = format!("/history/{}", record.id);
     view! {
         <section class="card result" aria-labelledby="result-title" data-testid="result">
             <h2 id="result-title">"Result"</h2>
-            <p class="species">
-                "Most likely "<strong data-testid="species">{label}</strong>
-                {format!(" ({})", percent(best))}
-            </p>
-            <Probabilities record=record.clone() manifest=manifest.clone() />
+            <Answer record=record.clone() manifest=manifest.clone() />
             <ScatterPlot record=record.clone() manifest />
             <p class="hint">
                 "Saved "<Time at=record.created_at />" · "
@@ -46,15 +39,62 @@ pub fn ResultCard(record: PredictionRecord, manifest: Manifest) -> impl IntoView
     }
 }
 
+/// What the model answered: the class and each class's probability, or
+/// the value with its unit and the training data's range.
+#[component]
+pub fn Answer(record: PredictionRecord, manifest: Manifest) -> impl IntoView {
+    match record.outcome {
+        Outcome::Class {
+            class,
+            probabilities,
+        } => {
+            let best = probabilities.get(&class).copied().unwrap_or(0.0);
+            view! {
+                <p class="answer">
+                    "Most likely "<strong data-testid="answer">{manifest.class_label(&class)}</strong>
+                    {format!(" ({})", percent(best))}
+                </p>
+                <Probabilities probabilities manifest />
+            }
+            .into_any()
+        }
+        Outcome::Value { value } => {
+            let (label, range) = match &manifest.target {
+                Some(t) => (
+                    t.label.clone(),
+                    format!(
+                        "In the training data it ranged from {} to {}.",
+                        with_unit(t.typical_min, &t.unit),
+                        with_unit(t.typical_max, &t.unit)
+                    ),
+                ),
+                None => ("Predicted value".to_owned(), String::new()),
+            };
+            let unit = manifest
+                .target
+                .as_ref()
+                .map(|t| t.unit.as_str())
+                .unwrap_or_default();
+            view! {
+                <p class="answer">
+                    {format!("{label}: ")}<strong data-testid="answer">{with_unit(f64::from(value), unit)}</strong>
+                </p>
+                <p class="hint">{range}</p>
+            }
+            .into_any()
+        }
+    }
+}
+
 /// Each class's probability: a bar for the eye, the number for everyone.
 #[component]
-pub fn Probabilities(record: PredictionRecord, manifest: Manifest) -> impl IntoView {
+pub fn Probabilities(probabilities: BTreeMap<String, f32>, manifest: Manifest) -> impl IntoView {
     let rows = manifest
         .classes
         .iter()
         .enumerate()
         .map(|(i, class)| {
-            let p = record.probabilities.get(&class.name).copied().unwrap_or(0.0);
+            let p = probabilities.get(&class.name).copied().unwrap_or(0.0);
             view! {
                 <li>
                     <span class="name">{class.label.clone()}</span>
@@ -73,28 +113,38 @@ pub fn Probabilities(record: PredictionRecord, manifest: Manifest) -> impl IntoV
     }
 }
 
-/// The data set on the manifest's two plot features, coloured by class,
-/// with this record's input marked.
+/// The data set as the manifest plots it, with this record marked: a
+/// classifier's on two features, coloured by class; a regressor's as a
+/// feature against the target, with the predicted value.
 #[component]
 pub fn ScatterPlot(record: PredictionRecord, manifest: Manifest) -> impl IntoView {
     let plot = &manifest.plot;
-    let (Some(fx), Some(fy)) = (manifest.feature(&plot.x), manifest.feature(&plot.y)) else {
+    let Some(fx) = manifest.feature(&plot.x).map(Scale::of_feature) else {
         return ().into_any();
     };
-    let you = (
-        record.inputs.get(&plot.x).copied(),
-        record.inputs.get(&plot.y).copied(),
-    );
-    let x = Axis::new(fx, you.0);
-    let y = Axis::new(fy, you.1);
+    let regression = plot.y == PLOT_TARGET;
+    let (fy, you_y) = match (&manifest.target, &record.outcome) {
+        (Some(target), Outcome::Value { value }) if regression => {
+            (Scale::of_target(target), Some(*value))
+        }
+        (_, _) if regression => return ().into_any(),
+        _ => match manifest.feature(&plot.y) {
+            Some(f) => (Scale::of_feature(f), record.inputs.get(&plot.y).copied()),
+            None => return ().into_any(),
+        },
+    };
+    let you = (record.inputs.get(&plot.x).copied(), you_y);
+    let x = Axis::new(&fx, you.0);
+    let y = Axis::new(&fy, you.1);
     let px = |v: f32| LEFT + (v - x.min) / (x.max - x.min) * (WIDTH - LEFT - RIGHT);
     let py = |v: f32| HEIGHT - BOTTOM - (v - y.min) / (y.max - y.min) * (HEIGHT - TOP - BOTTOM);
 
     let points = plot
         .points
         .iter()
-        .map(|&(a, b, class)| {
-            view! { <circle class=format!("pt c{class}") cx=format!("{:.1}", px(a)) cy=format!("{:.1}", py(b)) r="3.5" /> }
+        .map(|&point| {
+            let class = point.class().map_or_else(|| "pt sample".to_owned(), |c| format!("pt c{c}"));
+            view! { <circle class=class cx=format!("{:.1}", px(point.x())) cy=format!("{:.1}", py(point.y())) r="3.5" /> }
         })
         .collect_view();
     let x_ticks = x
@@ -117,56 +167,130 @@ pub fn ScatterPlot(record: PredictionRecord, manifest: Manifest) -> impl IntoVie
             }
         })
         .collect_view();
+    let yours = if regression {
+        "Your prediction"
+    } else {
+        "Your input"
+    };
     let marker = match you {
         (Some(a), Some(b)) => {
             let (cx, cy) = (px(a), py(b));
             view! {
                 <circle class="you" cx=format!("{cx:.1}") cy=format!("{cy:.1}") r="8" />
-                <text class="you-label" x=format!("{:.1}", cx + 12.0) y=format!("{:.1}", cy - 10.0)>"Your input"</text>
+                <text class="you-label" x=format!("{:.1}", cx + 12.0) y=format!("{:.1}", cy - 10.0)>{yours}</text>
             }
             .into_any()
         }
         _ => ().into_any(),
     };
     let description = format!(
-        "{} against {} for the {} samples of the data set, coloured by class{}.",
-        fx.label,
-        fy.label.to_lowercase(),
+        "{} against {} for the {} samples of the data set{}{}.",
+        fy.label,
+        fx.label.to_lowercase(),
         plot.points.len(),
+        if regression {
+            ""
+        } else {
+            ", coloured by class"
+        },
         match you {
-            (Some(a), Some(b)) => format!("; your input is at {a} {}, {b} {}", fx.unit, fy.unit),
+            (Some(a), Some(b)) if regression => format!(
+                "; your prediction is {} at {}",
+                with_unit(f64::from(b), &fy.unit),
+                with_unit(f64::from(a), &fx.unit)
+            ),
+            (Some(a), Some(b)) => format!(
+                "; your input is at {}, {}",
+                with_unit(f64::from(a), &fx.unit),
+                with_unit(f64::from(b), &fy.unit)
+            ),
             _ => String::new(),
         }
     );
-    let legend = manifest
-        .classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| view! { <li><span class=format!("swatch c{i}") aria-hidden="true"></span>{c.label.clone()}</li> })
-        .collect_view();
+    let legend = if regression {
+        view! { <li><span class="swatch sample" aria-hidden="true"></span>"Training data"</li> }
+            .into_any()
+    } else {
+        manifest
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| view! { <li><span class=format!("swatch c{i}") aria-hidden="true"></span>{c.label.clone()}</li> })
+            .collect_view()
+            .into_any()
+    };
+    let title = if regression {
+        format!(
+            "Your prediction among the data set: {} against {}",
+            fy.label.to_lowercase(),
+            fx.label.to_lowercase()
+        )
+    } else {
+        format!(
+            "{} and {} of your input among the data set",
+            fx.label,
+            fy.label.to_lowercase()
+        )
+    };
 
     view! {
         <figure class="plot">
             <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-labelledby="plot-title plot-desc" data-testid="plot">
-                <title id="plot-title">{format!("{} and {} of your input among the data set", fx.label, fy.label.to_lowercase())}</title>
-                <desc id="plot-desc">{description.clone()}</desc>
+                <title id="plot-title">{title}</title>
+                <desc id="plot-desc">{description}</desc>
                 {x_ticks}
                 {y_ticks}
                 <g class="points">{points}</g>
                 {marker}
                 <text class="axis" x=((LEFT + WIDTH - RIGHT) / 2.0).to_string() y=(HEIGHT - 6.0).to_string() text-anchor="middle">
-                    {axis_title(fx)}
+                    {fx.title()}
                 </text>
                 <text class="axis" transform=format!("translate(14 {}) rotate(-90)", (TOP + HEIGHT - BOTTOM) / 2.0) text-anchor="middle">
-                    {axis_title(fy)}
+                    {fy.title()}
                 </text>
             </svg>
             <figcaption>
-                <ul class="legend">{legend}<li><span class="swatch you" aria-hidden="true"></span>"Your input"</li></ul>
+                <ul class="legend">{legend}<li><span class="swatch you" aria-hidden="true"></span>{yours}</li></ul>
             </figcaption>
         </figure>
     }
     .into_any()
+}
+
+/// What one axis shows: a feature, or a regressor's target.
+struct Scale {
+    label: String,
+    unit: String,
+    typical_min: f64,
+    typical_max: f64,
+}
+
+impl Scale {
+    fn of_feature(f: &FeatureSpec) -> Self {
+        Scale {
+            label: f.label.clone(),
+            unit: f.unit.clone(),
+            typical_min: f.typical_min,
+            typical_max: f.typical_max,
+        }
+    }
+
+    fn of_target(t: &TargetSpec) -> Self {
+        Scale {
+            label: t.label.clone(),
+            unit: t.unit.clone(),
+            typical_min: t.typical_min,
+            typical_max: t.typical_max,
+        }
+    }
+
+    fn title(&self) -> String {
+        if self.unit.is_empty() {
+            self.label.clone()
+        } else {
+            format!("{} ({})", self.label, self.unit)
+        }
+    }
 }
 
 /// One axis: the data set's typical range with a margin, widened to show
@@ -177,15 +301,20 @@ struct Axis {
 }
 
 impl Axis {
-    fn new(feature: &FeatureSpec, value: Option<f32>) -> Self {
-        let (mut min, mut max) = (feature.typical_min as f32, feature.typical_max as f32);
+    fn new(scale: &Scale, value: Option<f32>) -> Self {
+        let (mut min, mut max) = (scale.typical_min as f32, scale.typical_max as f32);
         if let Some(v) = value {
             min = min.min(v);
             max = max.max(v);
         }
         let margin = ((max - min) * 0.06).max(0.05);
         Axis {
-            min: (min - margin).max(0.0),
+            // Data that is never negative keeps its axis at zero and above.
+            min: if min >= 0.0 {
+                (min - margin).max(0.0)
+            } else {
+                min - margin
+            },
             max: max + margin,
         }
     }
@@ -210,21 +339,25 @@ fn tick(value: f32) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-fn axis_title(feature: &FeatureSpec) -> String {
-    if feature.unit.is_empty() {
-        feature.label.clone()
+/// A number as people read it (four significant digits at most), with its
+/// unit when it has one.
+pub fn with_unit(value: f64, unit: &str) -> String {
+    let digits = if value == 0.0 {
+        0
     } else {
-        format!("{} ({})", feature.label, feature.unit)
+        (3 - value.abs().log10().floor() as i32).clamp(0, 6) as usize
+    };
+    let text = format!("{value:.digits$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    if unit.is_empty() {
+        text.to_owned()
+    } else {
+        format!("{text} {unit}")
     }
-}
-
-/// The label of a class, or its name for a class the manifest no longer has.
-pub fn class_label(manifest: &Manifest, class: &str) -> String {
-    manifest
-        .classes
-        .iter()
-        .find(|c| c.name == class)
-        .map_or_else(|| class.to_owned(), |c| c.label.clone())
 }
 
 pub fn percent(p: f32) -> String {

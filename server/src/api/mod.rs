@@ -10,9 +10,9 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use app::{
     auth::User,
-    model::{InvalidInput, Manifest, Predictor},
+    model::{InvalidInput, Manifest, Predictor, Task},
     predictions::server::{keep, new_records, predict_and_store},
-    store::{Cursor, ListQuery, PredictionRecord, Source, Store},
+    store::{Cursor, ListQuery, Outcome, PredictionRecord, Source, Store},
 };
 use axum::{
     Extension, Json, Router,
@@ -204,10 +204,15 @@ pub struct Prediction {
     pub model: ModelInfo,
     /// Feature name → value, as given to the model.
     pub inputs: BTreeMap<String, f32>,
-    /// The most probable class.
-    pub class: String,
-    /// Class name → probability.
-    pub probabilities: BTreeMap<String, f32>,
+    /// The predicted class (a classifier's answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// Class name → probability (a classifier's answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probabilities: Option<BTreeMap<String, f32>>,
+    /// The predicted value, in the target's unit (a regressor's answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f32>,
     /// Time the model took, in microseconds (a batch's time shared by its rows).
     pub latency_us: u64,
     /// `web` or `api`.
@@ -223,6 +228,13 @@ pub struct ModelInfo {
 
 impl From<PredictionRecord> for Prediction {
     fn from(r: PredictionRecord) -> Self {
+        let (class, probabilities, value) = match r.outcome {
+            Outcome::Class {
+                class,
+                probabilities,
+            } => (Some(class), Some(probabilities), None),
+            Outcome::Value { value } => (None, None, Some(value)),
+        };
         Prediction {
             created_at: r
                 .created_at
@@ -235,8 +247,9 @@ impl From<PredictionRecord> for Prediction {
                 sha256: r.model.sha256,
             },
             inputs: r.inputs,
-            class: r.class,
-            probabilities: r.probabilities,
+            class,
+            probabilities,
+            value,
             latency_us: r.latency_us,
             source: r.source.as_str().to_owned(),
         }
@@ -253,7 +266,7 @@ pub struct Batch {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Created {
-    One(Prediction),
+    One(Box<Prediction>),
     Many(Batch),
 }
 
@@ -300,7 +313,7 @@ impl<'de> Deserialize<'de> for PredictRequest {
     }
 }
 
-/// Predicts the class of one row or a batch, and stores each prediction.
+/// Predicts the class (or value) of one row or a batch, and stores each prediction.
 #[utoipa::path(
     post,
     path = "/api/v1/predictions",
@@ -341,7 +354,7 @@ async fn create(
             Ok((
                 StatusCode::CREATED,
                 [(header::LOCATION, location)],
-                Json(Created::One(record.into())),
+                Json(Created::One(Box::new(record.into()))),
             )
                 .into_response())
         }
@@ -432,7 +445,7 @@ pub struct ListParams {
     /// 1 to 100; 50 when absent.
     #[param(minimum = 1, maximum = 100)]
     limit: Option<usize>,
-    /// Only predictions of this class.
+    /// Only predictions of this class (classifiers only).
     label: Option<String>,
 }
 
@@ -482,10 +495,14 @@ async fn list(
         && !manifest.classes.iter().any(|c| &c.name == label)
     {
         let names: Vec<&str> = manifest.classes.iter().map(|c| c.name.as_str()).collect();
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            format!("label must be one of: {}", names.join(", ")),
-        ));
+        let detail = match manifest.task {
+            Task::Classification => format!("label must be one of: {}", names.join(", ")),
+            Task::Regression => {
+                "this model predicts a value, not a class: there is no label to filter by"
+                    .to_owned()
+            }
+        };
+        return Err(Problem::new(StatusCode::BAD_REQUEST, detail));
     }
     let page = api
         .store
@@ -545,7 +562,7 @@ async fn remove(
     }
 }
 
-/// The model being served: its manifest (features, bounds, classes, metrics).
+/// The model being served: its manifest (features, bounds, classes or target, metrics).
 #[utoipa::path(
     get,
     path = "/api/v1/model",
@@ -632,7 +649,7 @@ fn document(manifest: &Manifest) -> utoipa::openapi::OpenApi {
         ArrayBuilder, ObjectBuilder, OneOfBuilder, Ref, Type, schema::AdditionalProperties,
     };
     let mut input = ObjectBuilder::new()
-        .description(Some("One flower's measurements"))
+        .description(Some("One row of the model's features"))
         .additional_properties(Some(AdditionalProperties::FreeForm(false)))
         .examples(
             manifest
@@ -686,12 +703,14 @@ fn document(manifest: &Manifest) -> utoipa::openapi::OpenApi {
         .paths
         .get_mut("/api/v1/predictions")
         .and_then(|item| item.get.as_mut());
-    for parameter in list
-        .into_iter()
-        .flat_map(|op| op.parameters.iter_mut().flatten())
-    {
-        if parameter.name == "label" {
-            parameter.schema = Some(label.clone());
+    if let Some(parameters) = list.and_then(|op| op.parameters.as_mut()) {
+        match manifest.task {
+            Task::Classification => parameters
+                .iter_mut()
+                .filter(|p| p.name == "label")
+                .for_each(|p| p.schema = Some(label.clone())),
+            // A regressor's records have no class to filter by.
+            Task::Regression => parameters.retain(|p| p.name != "label"),
         }
     }
     doc

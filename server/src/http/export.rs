@@ -2,12 +2,12 @@
 //! whole history as a download, newest first. It is read and sent one store
 //! page at a time, so a history of any size streams in constant memory.
 
-use std::{io, sync::Arc};
+use std::{collections::BTreeMap, io, sync::Arc};
 
 use app::{
     auth::User,
-    model::Predictor,
-    store::{Cursor, ListQuery, MAX_PAGE_SIZE, PredictionRecord, Store},
+    model::{Predictor, Task},
+    store::{Cursor, ListQuery, MAX_PAGE_SIZE, Outcome, PredictionRecord, Store},
 };
 use axum::{
     Extension, Router,
@@ -67,6 +67,7 @@ async fn export(
     let columns = Arc::new(Columns {
         features: manifest.features.iter().map(|f| f.name.clone()).collect(),
         classes: manifest.classes.iter().map(|c| c.name.clone()).collect(),
+        task: manifest.task,
     });
     let (content_type, file, head) = match format {
         Format::Csv => (
@@ -124,17 +125,24 @@ async fn export(
         .into_response()
 }
 
-/// The CSV columns: the record's facts, one column per class probability
-/// and one per feature, in the manifest's order.
+/// The CSV columns: the record's facts, the answer (the class and one
+/// column per class probability, or the value), one column per feature, in
+/// the manifest's order.
 struct Columns {
     features: Vec<String>,
     classes: Vec<String>,
+    task: Task,
 }
 
 impl Columns {
     fn csv_header(&self) -> io::Result<Bytes> {
         let mut out = csv::Writer::from_writer(Vec::new());
-        let fixed = ["id", "created_at", "class"];
+        let answer: Vec<String> = match self.task {
+            Task::Classification => std::iter::once("class".to_owned())
+                .chain(self.classes.iter().map(|c| format!("p_{c}")))
+                .collect(),
+            Task::Regression => vec!["value".to_owned()],
+        };
         let tail = [
             "model",
             "model_version",
@@ -142,12 +150,11 @@ impl Columns {
             "latency_us",
             "source",
         ];
-        let probabilities = self.classes.iter().map(|c| format!("p_{c}"));
         out.write_record(
-            fixed
+            ["id", "created_at"]
                 .iter()
                 .map(|s| (*s).to_owned())
-                .chain(probabilities)
+                .chain(answer)
                 .chain(self.features.iter().cloned())
                 .chain(tail.iter().map(|s| (*s).to_owned())),
         )?;
@@ -157,17 +164,14 @@ impl Columns {
     fn csv_rows(&self, records: &[PredictionRecord]) -> io::Result<Bytes> {
         let mut out = csv::Writer::from_writer(Vec::new());
         for r in records {
-            let number = |map: &std::collections::BTreeMap<String, f32>, key: &String| {
-                map.get(key).map(ToString::to_string).unwrap_or_default()
-            };
             let created_at = r
                 .created_at
                 .format(&time::format_description::well_known::Rfc3339)
                 .map_err(io::Error::other)?;
             out.write_record(
-                [r.id.clone(), created_at, r.class.clone()]
+                [r.id.clone(), created_at]
                     .into_iter()
-                    .chain(self.classes.iter().map(|c| number(&r.probabilities, c)))
+                    .chain(self.answer(&r.outcome))
                     .chain(self.features.iter().map(|f| number(&r.inputs, f)))
                     .chain([
                         r.model.name.clone(),
@@ -180,6 +184,31 @@ impl Columns {
         }
         finish(out)
     }
+
+    /// The answer's cells; empty ones for a record of a model of the other
+    /// task, so every row has the header's width.
+    fn answer(&self, outcome: &Outcome) -> Vec<String> {
+        match (self.task, outcome) {
+            (
+                Task::Classification,
+                Outcome::Class {
+                    class,
+                    probabilities,
+                },
+            ) => std::iter::once(class.clone())
+                .chain(self.classes.iter().map(|c| number(probabilities, c)))
+                .collect(),
+            (Task::Classification, Outcome::Value { .. }) => {
+                vec![String::new(); 1 + self.classes.len()]
+            }
+            (Task::Regression, Outcome::Value { value }) => vec![value.to_string()],
+            (Task::Regression, Outcome::Class { .. }) => vec![String::new()],
+        }
+    }
+}
+
+fn number(map: &BTreeMap<String, f32>, key: &String) -> String {
+    map.get(key).map(ToString::to_string).unwrap_or_default()
 }
 
 fn finish(out: csv::Writer<Vec<u8>>) -> io::Result<Bytes> {

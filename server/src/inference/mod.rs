@@ -1,4 +1,4 @@
-//! Runs a model folder's ONNX classifier with tract.
+//! Runs a model folder's ONNX classifier or regressor with tract.
 //!
 //! The folder is checked once at start (manifest, sha256, tensor names and
 //! shapes) and the graph made runnable (`graph`), with the operators of
@@ -15,7 +15,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use app::model::{Features, Manifest, Predictions};
+use app::model::{Features, Manifest, Predictions, Task};
 use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 
@@ -51,7 +51,8 @@ pub enum ModelError {
 /// A loaded, checked, optimized model and its manifest.
 pub struct Model {
     manifest: Manifest,
-    classes: NonZeroUsize,
+    /// Values per row of the answer: one per class, or one.
+    width: NonZeroUsize,
     graph: Graph,
     /// How a label output's values map to the manifest's classes, when the
     /// manifest names a label output.
@@ -91,7 +92,11 @@ impl Model {
             path: path.clone(),
             detail,
         };
-        let classes = NonZeroUsize::new(manifest.classes.len())
+        let width = match manifest.task {
+            Task::Classification => manifest.classes.len(),
+            Task::Regression => 1,
+        };
+        let width = NonZeroUsize::new(width)
             .ok_or_else(|| mismatch("the manifest lists no classes".to_owned()))?;
         let mut outputs = vec![manifest.onnx.output.as_str()];
         outputs.extend(manifest.onnx.label.as_deref());
@@ -109,7 +114,7 @@ impl Model {
             GraphError::Mismatch(detail) => mismatch(detail),
         })?;
         let facts = graph.output_facts().map_err(|e| mismatch(e.to_string()))?;
-        check_probabilities(&facts[0], classes.get()).map_err(mismatch)?;
+        check_answers(&facts[0], manifest.task, width.get()).map_err(mismatch)?;
         let labels = match facts.get(1) {
             None => None,
             Some(fact) => Some(Labels::of(fact, &manifest).map_err(mismatch)?),
@@ -120,16 +125,16 @@ impl Model {
 
         Ok(Model {
             manifest,
-            classes,
+            width,
             graph,
             labels,
         })
     }
 
-    /// Class probabilities for each row, in one run of the model.
+    /// Each row's class probabilities, or value, in one run of the model.
     pub fn predict(&self, rows: &[Features]) -> Result<Predictions, ModelError> {
         if rows.is_empty() {
-            return Ok(Predictions::new(Vec::new(), self.classes));
+            return Ok(Predictions::new(Vec::new(), self.width));
         }
         let run_error = |e: TractError| ModelError::Run(format!("{e:#}"));
         // `Features` come from a manifest's validation; the graph refuses
@@ -138,20 +143,16 @@ impl Model {
             .graph
             .run(rows.iter().map(Features::values))
             .map_err(run_error)?;
-        let probabilities = outputs[0]
+        let answers = outputs[0]
             .try_as_plain_ram()
             .and_then(|plain| plain.as_slice::<f32>().map(<[f32]>::to_vec))
             .map_err(run_error)?;
         match (&self.labels, outputs.get(1)) {
             (Some(labels), Some(answered)) => {
                 let picked = labels.classes_of(answered).map_err(ModelError::Run)?;
-                Ok(Predictions::with_picked(
-                    probabilities,
-                    self.classes,
-                    picked,
-                ))
+                Ok(Predictions::with_picked(answers, self.width, picked))
             }
-            _ => Ok(Predictions::new(probabilities, self.classes)),
+            _ => Ok(Predictions::new(answers, self.width)),
         }
     }
 }
@@ -244,16 +245,25 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
         })
 }
 
-/// Checks that the probabilities are f32 `[N, classes]`.
-fn check_probabilities(fact: &TypedFact, classes: usize) -> Result<(), String> {
-    let columns = (fact.rank() == 2)
-        .then(|| fact.shape[1].as_i64().and_then(|n| usize::try_from(n).ok()))
-        .flatten();
-    if fact.datum_type != f32::datum_type() || columns != Some(classes) {
-        return Err(format!(
-            "output is {:?} {:?}, manifest needs f32 [N, {classes}]",
-            fact.datum_type, fact.shape
-        ));
+/// Checks that the answers are f32 probabilities `[N, classes]`, or a
+/// regressor's values `[N, 1]` or `[N]`.
+fn check_answers(fact: &TypedFact, task: Task, width: usize) -> Result<(), String> {
+    let columns = match fact.rank() {
+        1 if task == Task::Regression => Some(1),
+        2 => fact.shape[1].as_i64().and_then(|n| usize::try_from(n).ok()),
+        _ => None,
+    };
+    if fact.datum_type == f32::datum_type() && columns == Some(width) {
+        return Ok(());
     }
-    Ok(())
+    Err(match task {
+        Task::Classification => format!(
+            "output is {:?} {:?}, manifest needs f32 probabilities [N, {width}]",
+            fact.datum_type, fact.shape
+        ),
+        Task::Regression => format!(
+            "output is {:?} {:?}, a regressor's manifest needs f32 values [N, 1] or [N]",
+            fact.datum_type, fact.shape
+        ),
+    })
 }

@@ -1,11 +1,12 @@
 //! `sepal model check`: loads a model folder as the server would and, with
 //! a CSV of data, runs every row through the manifest's validation and the
-//! model, and reports what was refused and how often the model was right.
+//! model, and reports what was refused and how often the model was right
+//! (a classifier), or how far off it was (a regressor).
 
 use std::path::Path;
 
 use super::{FolderError, data::Data, names};
-use app::model::Predictor;
+use app::model::{Predictor, Task};
 
 use crate::inference::Model;
 
@@ -14,13 +15,16 @@ use crate::inference::Model;
 pub fn check(dir: &Path, data: Option<(&Path, Option<&str>)>) -> Result<String, FolderError> {
     let model = Model::load(dir)?;
     let manifest = model.manifest();
+    let answers = match &manifest.target {
+        Some(target) if manifest.task == Task::Regression => format!("predicts {}", target.label),
+        _ => format!("{} classes", manifest.classes.len()),
+    };
     let mut report = format!(
-        "{}: {} {} loads: {} features, {} classes",
+        "{}: {} {} loads: {} features, {answers}",
         dir.display(),
         manifest.name,
         manifest.version,
         manifest.features.len(),
-        manifest.classes.len()
     );
     let Some((path, target)) = data else {
         return Ok(report);
@@ -70,21 +74,37 @@ pub fn check(dir: &Path, data: Option<(&Path, Option<&str>)>) -> Result<String, 
     if refused.len() > 5 {
         report.push_str(&format!("\n  … and {} more", refused.len() - 5));
     }
-    if let Some(target) = &data.target {
-        let right = valid
-            .iter()
-            .zip(predictions.iter())
-            .filter(|((row, _), prediction)| {
-                manifest
-                    .class_of(*prediction)
-                    .is_some_and(|class| class.name == super::normalized(&target[*row]))
-            })
-            .count();
-        report.push_str(&format!(
-            "\naccuracy {:.1} % ({right} of {} rows that passed)",
-            100.0 * right as f64 / valid.len().max(1) as f64,
-            valid.len()
-        ));
+    match (manifest.task, &data.target) {
+        (_, None) => {}
+        (Task::Classification, Some(target)) => {
+            let right = valid
+                .iter()
+                .zip(predictions.iter())
+                .filter(|((row, _), prediction)| {
+                    manifest
+                        .class_of(*prediction)
+                        .is_some_and(|class| class.name == super::normalized(&target[*row]))
+                })
+                .count();
+            report.push_str(&format!(
+                "\naccuracy {:.1} % ({right} of {} rows that passed)",
+                100.0 * right as f64 / valid.len().max(1) as f64,
+                valid.len()
+            ));
+        }
+        (Task::Regression, Some(_)) => {
+            let truth = data.target_values()?.unwrap_or_default();
+            let truth: Vec<f64> = valid.iter().map(|(row, _)| truth[*row]).collect();
+            let predicted: Vec<f64> = predictions.iter().map(|p| f64::from(p.value())).collect();
+            let m = super::regressor::metrics(&truth, &predicted, &data);
+            report.push_str(&format!(
+                "\nmean absolute error {}, root mean square error {}, R² {} ({} rows that passed)",
+                m.mae,
+                m.rmse,
+                m.r2,
+                valid.len()
+            ));
+        }
     }
     Ok(report)
 }

@@ -78,8 +78,33 @@ impl Data {
         })
     }
 
+    /// The target column as numbers, for a regressor; `None` without one.
+    pub fn target_values(&self) -> Result<Option<Vec<f64>>, FolderError> {
+        let Some(target) = &self.target else {
+            return Ok(None);
+        };
+        target
+            .iter()
+            .enumerate()
+            .map(|(row, text)| {
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| FolderError::Data {
+                        path: self.path.clone(),
+                        detail: format!(
+                            "row {} has the target `{text}`, not a number: a regressor's target \
+                             column holds numbers",
+                            row + 2
+                        ),
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
     /// The values of feature column `c`.
-    pub fn column(&self, c: usize) -> impl Iterator<Item = f64> + '_ {
+    pub fn column(&self, c: usize) -> impl Iterator<Item = f64> + Clone + '_ {
         self.rows.iter().map(move |row| row[c])
     }
 }

@@ -1,15 +1,16 @@
-//! What `sepal model init` takes from the data: features with bounds,
-//! typical ranges and steps, one example per class, plot points, and
-//! metrics of the model's answers. Each is the data's word, to be edited.
+//! What `sepal model init` takes from the data for any model: features
+//! with bounds, typical ranges and steps, and how to sample it for a plot.
+//! Each is the data's word, to be edited.
 
-use app::model::{ClassSpec, Example, FeatureSpec, Metrics, Plot};
+use app::model::FeatureSpec;
 
 use super::{data::Data, file_name, names};
 
 /// At most this many rows of the data go into the plot.
 const PLOT_POINTS: usize = 500;
 
-/// One feature per column: hard bounds one range beyond the data's on each
+/// One feature per column (its label and unit from the header: `BMI
+/// (kg/m²)`): hard bounds one range beyond the data's on each
 /// side (not below zero for a column that never is), the data's range as
 /// the typical one, a step as fine as the data's decimals.
 pub fn feature_specs(data: &Data) -> Vec<FeatureSpec> {
@@ -35,10 +36,11 @@ pub fn feature_specs(data: &Data) -> Vec<FeatureSpec> {
                 low - span
             };
             let decimals = data.column(c).map(decimals).max().unwrap_or(0);
+            let (label, unit) = names::label_and_unit(column);
             FeatureSpec {
                 name,
-                label: column.clone(),
-                unit: String::new(),
+                label,
+                unit,
                 min: round_to(min, decimals),
                 max: round_to(high + span, decimals),
                 typical_min: low,
@@ -64,82 +66,16 @@ fn round_to(v: f64, decimals: u32) -> f64 {
     (v * scale).round() / scale
 }
 
-/// Per class, the row nearest the mean of the rows the model puts in it
-/// (and, with the target, that truly are of it).
-pub fn examples(
-    data: &Data,
-    features: &[FeatureSpec],
-    classes: &[ClassSpec],
-    predicted: &[usize],
-    truth: Option<&[usize]>,
-) -> Vec<Example> {
-    classes
-        .iter()
-        .enumerate()
-        .filter_map(|(class, spec)| {
-            let members: Vec<&Vec<f64>> = data
-                .rows
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| predicted[i] == class && truth.is_none_or(|t| t[i] == class))
-                .map(|(_, row)| row)
-                .collect();
-            let first = members.first()?;
-            let mean: Vec<f64> = (0..first.len())
-                .map(|c| members.iter().map(|r| r[c]).sum::<f64>() / members.len() as f64)
-                .collect();
-            let distance = |row: &&Vec<f64>| -> f64 {
-                row.iter().zip(&mean).map(|(a, b)| (a - b) * (a - b)).sum()
-            };
-            let typical = members
-                .iter()
-                .min_by(|a, b| distance(a).total_cmp(&distance(b)))?;
-            Some(Example {
-                label: format!("Typical {}", spec.label),
-                class: spec.name.clone(),
-                values: features
-                    .iter()
-                    .map(|f| f.name.clone())
-                    .zip(typical.iter().copied())
-                    .collect(),
-            })
-        })
-        .collect()
+/// Every how many rows of the data to take for a plot, to keep at most
+/// `PLOT_POINTS` spread over the file.
+pub fn plot_stride(data: &Data) -> usize {
+    data.rows.len().div_ceil(PLOT_POINTS).max(1)
 }
 
-/// The data on its first two features (edit `plot.x` and `plot.y` to
-/// choose others), at most `PLOT_POINTS` rows spread over the file.
-pub fn plot(data: &Data, features: &[FeatureSpec], classes: &[usize]) -> Plot {
-    let (x, y) = (0, usize::from(features.len() > 1));
-    let every = data.rows.len().div_ceil(PLOT_POINTS);
-    Plot {
-        x: features[x].name.clone(),
-        y: features[y].name.clone(),
-        points: data
-            .rows
-            .iter()
-            .zip(classes)
-            .step_by(every)
-            .map(|(row, &class)| (row[x] as f32, row[y] as f32, class))
-            .collect(),
-    }
-}
-
-/// Accuracy and confusion matrix of the model's answers on the data.
-pub fn metrics(truth: &[usize], predicted: &[usize], classes: usize, data: &Data) -> Metrics {
-    let mut confusion = vec![vec![0u32; classes]; classes];
-    for (&t, &p) in truth.iter().zip(predicted) {
-        confusion[t][p] += 1;
-    }
-    let correct = truth.iter().zip(predicted).filter(|(t, p)| t == p).count();
-    Metrics {
-        test_accuracy: (correct as f64 / truth.len() as f64 * 1e4).round() / 1e4,
-        train_samples: None,
-        test_samples: u32::try_from(truth.len()).unwrap_or(u32::MAX),
-        confusion_matrix: confusion,
-        measured_on: Some(format!(
-            "the rows of {}, which the model may have been trained on",
-            file_name(&data.path)
-        )),
-    }
+/// What the figures of a model's answers on the data were measured on.
+pub fn measured_on(data: &Data) -> String {
+    format!(
+        "the rows of {}, which the model may have been trained on",
+        file_name(&data.path)
+    )
 }

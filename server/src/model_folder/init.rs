@@ -1,9 +1,9 @@
-//! `sepal model init`: a complete model folder from an ONNX classifier (as
-//! skl2onnx or onnxmltools export it) and a CSV of the data it was trained
-//! on. What the data says is written as such: hard bounds and typical
-//! ranges from the columns' ranges, one example per class, plot points,
-//! metrics on the data when it holds the target. Units, bounds and texts
-//! are the owner's to edit; `sepal model check` re-checks the result.
+//! `sepal model init`: a complete model folder from an ONNX classifier or
+//! regressor (as skl2onnx or onnxmltools export it) and a CSV of the data it
+//! was trained on. What the data says is written as such: hard bounds and
+//! typical ranges from the columns' ranges, examples, plot points, metrics
+//! on the data when it holds the target. Units, bounds and texts are the
+//! owner's to edit; `sepal model check` re-checks the result.
 
 use std::{
     collections::BTreeMap,
@@ -11,16 +11,17 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use app::model::{ClassSpec, Manifest, OnnxFile};
+use app::model::{Manifest, Metrics, OnnxFile, Plot, Predictions, Task};
 use tract_onnx::prelude::*;
 
 use super::{
-    FolderError,
+    FolderError, classifier,
     data::Data,
     file_name,
-    from_data::{examples, feature_specs, metrics, plot},
-    names, normalized,
-    onnx_file::{class_labels, classifier_outputs, single_input},
+    from_data::feature_specs,
+    names,
+    onnx_file::{Answers, single_input},
+    regressor,
 };
 use crate::inference::{Model, hex_sha256};
 
@@ -47,83 +48,47 @@ pub fn init(args: &Init<'_>) -> Result<String, FolderError> {
     let proto = tract_onnx::onnx()
         .proto_model_for_read(&mut bytes.as_slice())
         .map_err(|e| onnx_error(format!("{e:#}")))?;
-    let graph_proto = proto
+    let graph = proto
         .graph
         .as_ref()
         .ok_or_else(|| onnx_error("holds no graph".to_owned()))?;
     let data = Data::read(args.data, args.target)?;
-    let width = data.columns.len();
-    let input = single_input(graph_proto).map_err(onnx_error)?;
-    let outputs = classifier_outputs(&bytes, &input, width, graph_proto).map_err(onnx_error)?;
-
-    // Class names: the model's own labels, else the target's values.
-    let labels = class_labels(graph_proto);
-    let class_names: Vec<String> = match (labels, &data.target) {
-        (Some(labels), _) => labels,
-        (None, Some(target)) => {
-            let mut values: Vec<String> = target.iter().map(|t| normalized(t)).collect();
-            values.sort();
-            values.dedup();
-            values
-        }
-        (None, None) => {
-            return Err(onnx_error(
-                "names no class labels; pass --target with the column that holds them".to_owned(),
-            ));
-        }
-    };
-    if class_names.len() != outputs.classes {
-        return Err(onnx_error(format!(
-            "answers {} probabilities per row for {} classes ({})",
-            outputs.classes,
-            class_names.len(),
-            class_names.join(", ")
-        )));
-    }
-
-    let truth = match &data.target {
-        None => None,
-        Some(target) => {
-            Some(
-                true_classes(target, &class_names).map_err(|detail| FolderError::Data {
-                    path: data.path.clone(),
-                    detail,
-                })?,
-            )
-        }
-    };
+    let input = single_input(graph).map_err(onnx_error)?;
+    let answers = super::onnx_file::answer_outputs(&bytes, &input, data.columns.len(), graph)
+        .map_err(onnx_error)?;
 
     let features = feature_specs(&data);
-    let classes: Vec<ClassSpec> = class_names
-        .iter()
-        .map(|name| ClassSpec {
-            name: name.clone(),
-            label: names::class_label(name),
-        })
-        .collect();
+    let (output, label, task) = match &answers {
+        Answers::Classifier {
+            probabilities,
+            label,
+            ..
+        } => (probabilities.clone(), label.clone(), Task::Classification),
+        Answers::Regressor { values } => (values.clone(), None, Task::Regression),
+    };
     let manifest = Manifest {
         name: args.name.to_owned(),
         version: args.version.to_owned(),
         title: names::title(args.name),
-        description: format!(
-            "Predicts one of {} classes ({}) from {} features. Written by `sepal model init` \
-             from {} and {}: edit this description, the units and the bounds.",
-            classes.len(),
-            class_names.join(", "),
-            width,
-            file_name(args.onnx),
-            file_name(args.data)
-        ),
+        description: String::new(),
         onnx: OnnxFile {
             file: "model.onnx".to_owned(),
             sha256: hex_sha256(&bytes),
             input,
-            output: outputs.probabilities,
-            label: outputs.label,
+            output,
+            label,
         },
-        // Filled in below from the model's answers, as the server gets them.
+        task,
+        classes: Vec::new(),
+        target: None,
+        // Examples, plot points and metrics come from the model's answers,
+        // as the server gets them, once the folder loads.
         examples: Vec::new(),
-        plot: plot(&data, &features, &[]),
+        plot: Plot {
+            x: features[0].name.clone(),
+            y: features[usize::from(features.len() > 1)].name.clone(),
+            points: Vec::new(),
+        },
         metrics: None,
         training: BTreeMap::from([
             (
@@ -145,115 +110,116 @@ pub fn init(args: &Init<'_>) -> Result<String, FolderError> {
             ),
         ]),
         features,
-        classes,
     };
-
-    let mut manifest = manifest;
-    write(args.out, &bytes, &manifest, false)?;
-    let predicted = answers(args.out, &manifest, &data)?;
-    manifest.examples = examples(
-        &data,
-        &manifest.features,
-        &manifest.classes,
-        &predicted,
-        truth.as_deref(),
+    let made_from = format!(
+        "Written by `sepal model init` from {} and {}: edit this description, the units and \
+         the bounds.",
+        file_name(args.onnx),
+        file_name(args.data)
     );
-    manifest.plot = plot(
-        &data,
-        &manifest.features,
-        truth.as_deref().unwrap_or(&predicted),
-    );
-    manifest.metrics = truth
-        .as_deref()
-        .map(|truth| metrics(truth, &predicted, manifest.classes.len(), &data));
-    // The model was loaded as the server loads it, in `answers`; of what
-    // was filled in since, the server checks the plot's points.
+    let folder = Folder {
+        out: args.out,
+        source: args.onnx,
+        onnx: &bytes,
+    };
+    let manifest = match answers {
+        Answers::Classifier { classes, .. } => {
+            classifier::complete(manifest, classes, graph, &data, &made_from, &folder)?
+        }
+        Answers::Regressor { .. } => {
+            regressor::complete(manifest, &data, args.target, &made_from, &folder)?
+        }
+    };
+    // The model was loaded as the server loads it, in `Folder::served`; of
+    // what was filled in since, the server checks the plot.
     if let Some(detail) = manifest.inconsistency() {
         return Err(FolderError::Data {
             path: args.out.join("manifest.json"),
             detail,
         });
     }
-    write(args.out, &bytes, &manifest, true)?;
+    folder.write(&manifest, true)?;
     Ok(summary(args.out, &manifest))
 }
 
-/// The class the served model picks for each row of the data, run as the
-/// server runs it (validated against the manifest, the model's own label
-/// when it has one).
-fn answers(out: &Path, manifest: &Manifest, data: &Data) -> Result<Vec<usize>, FolderError> {
-    let model = Model::load(out)?;
-    let rows = data
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let input = manifest
-                .features
-                .iter()
-                .zip(row)
-                .map(|(f, v)| (f.name.clone(), serde_json::Value::from(*v)))
-                .collect();
-            manifest.validate(&input).map_err(|e| FolderError::Data {
-                path: data.path.clone(),
-                detail: format!("row {} is refused by the bounds written: {e}", i + 2),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let predictions = model.predict(&rows)?;
-    Ok(predictions.iter().map(|p| p.class_index()).collect())
+/// The folder being written: where, and the ONNX file it is made from.
+pub struct Folder<'a> {
+    out: &'a Path,
+    /// The ONNX file given, for messages.
+    pub source: &'a Path,
+    onnx: &'a [u8],
 }
 
-/// Each row's class index, from the target column.
-fn true_classes(target: &[String], classes: &[String]) -> Result<Vec<usize>, String> {
-    target
-        .iter()
-        .enumerate()
-        .map(|(row, value)| {
-            let name = normalized(value);
-            classes.iter().position(|c| *c == name).ok_or_else(|| {
-                format!(
-                    "row {} has the target `{value}`, which is not one of the model's classes ({})",
-                    row + 2,
-                    classes.join(", ")
-                )
-            })
-        })
-        .collect()
-}
-
-/// Writes the folder; `again` replaces the manifest this run wrote.
-fn write(out: &Path, onnx: &[u8], manifest: &Manifest, again: bool) -> Result<(), FolderError> {
-    let write_error = |path: PathBuf| move |source| FolderError::Write { path, source };
-    let manifest_path = out.join("manifest.json");
-    if !again && manifest_path.exists() {
-        return Err(FolderError::Exists(out.to_owned()));
+impl Folder<'_> {
+    /// Writes the folder; `again` replaces the manifest this run wrote.
+    fn write(&self, manifest: &Manifest, again: bool) -> Result<(), FolderError> {
+        let out = self.out;
+        let write_error = |path: PathBuf| move |source| FolderError::Write { path, source };
+        let manifest_path = out.join("manifest.json");
+        if !again && manifest_path.exists() {
+            return Err(FolderError::Exists(out.to_owned()));
+        }
+        fs::create_dir_all(out).map_err(write_error(out.to_owned()))?;
+        fs::write(out.join("model.onnx"), self.onnx)
+            .map_err(write_error(out.join("model.onnx")))?;
+        let mut text = serde_json::to_string_pretty(manifest).map_err(|e| FolderError::Data {
+            path: manifest_path.clone(),
+            detail: e.to_string(),
+        })?;
+        text.push('\n');
+        fs::write(&manifest_path, text).map_err(write_error(manifest_path.clone()))
     }
-    fs::create_dir_all(out).map_err(write_error(out.to_owned()))?;
-    fs::write(out.join("model.onnx"), onnx).map_err(write_error(out.join("model.onnx")))?;
-    let mut text = serde_json::to_string_pretty(manifest).map_err(|e| FolderError::Data {
-        path: manifest_path.clone(),
-        detail: e.to_string(),
-    })?;
-    text.push('\n');
-    fs::write(&manifest_path, text).map_err(write_error(manifest_path.clone()))
+
+    /// Writes the folder with `manifest`, loads it as the server does and
+    /// returns the model's answer for each row of the data (validated
+    /// against the manifest, a classifier's own label when it has one).
+    pub fn served(&self, manifest: &Manifest, data: &Data) -> Result<Predictions, FolderError> {
+        self.write(manifest, false)?;
+        let model = Model::load(self.out)?;
+        let rows = data
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let input = manifest
+                    .features
+                    .iter()
+                    .zip(row)
+                    .map(|(f, v)| (f.name.clone(), serde_json::Value::from(*v)))
+                    .collect();
+                manifest.validate(&input).map_err(|e| FolderError::Data {
+                    path: data.path.clone(),
+                    detail: format!("row {} is refused by the bounds written: {e}", i + 2),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(model.predict(&rows)?)
+    }
 }
 
 fn summary(out: &Path, manifest: &Manifest) -> String {
-    let accuracy = manifest.metrics.as_ref().map_or(String::new(), |m| {
-        format!(
+    let answers = match &manifest.target {
+        Some(target) => format!("predicts {}", target.label),
+        None => format!("{} classes", manifest.classes.len()),
+    };
+    let quality = match &manifest.metrics {
+        None => String::new(),
+        Some(Metrics::Classification(m)) => format!(
             ", accuracy {:.1} % on the {} rows of the data",
             100.0 * m.test_accuracy,
             m.test_samples
-        )
-    });
+        ),
+        Some(Metrics::Regression(m)) => format!(
+            ", mean absolute error {:.4}, R² {:.3} on the {} rows of the data",
+            m.mae, m.r2, m.test_samples
+        ),
+    };
     format!(
-        "wrote {}: {} features, {} classes{accuracy}.\n\
-         Next: set each feature's unit and check its bounds in manifest.json (they come from the \
-         data), then `sepal model check {}` and serve it with SEPAL_MODEL_DIR={}",
+        "wrote {}: {} features, {answers}{quality}.\n\
+         Next: check each feature's unit and bounds in manifest.json (they come from the data), \
+         then `sepal model check {}` and serve it with SEPAL_MODEL_DIR={}",
         out.display(),
         manifest.features.len(),
-        manifest.classes.len(),
         out.display(),
         out.display()
     )

@@ -2,11 +2,13 @@
 //! init` (`init`) and `sepal model check` (`check`).
 
 mod check;
+mod classifier;
 mod data;
 mod from_data;
 mod init;
 mod names;
 mod onnx_file;
+mod regressor;
 
 use std::{
     io,

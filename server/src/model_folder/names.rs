@@ -28,6 +28,19 @@ pub fn keys(columns: &[String]) -> Vec<String> {
     keys
 }
 
+/// A column's text for people, and its unit when the header gives one in
+/// parentheses at its end: `BMI (kg/m²)` → (`BMI`, `kg/m²`).
+pub fn label_and_unit(column: &str) -> (String, String) {
+    if let Some(open) = column.rfind(" (")
+        && let Some(unit) = column[open + 2..].strip_suffix(')')
+        && !unit.is_empty()
+        && !unit.contains(['(', ')'])
+    {
+        return (column[..open].trim().to_owned(), unit.trim().to_owned());
+    }
+    (column.to_owned(), String::new())
+}
+
 /// How a class is shown: `versicolor` → `Versicolor`, `1` → `Class 1`.
 pub fn class_label(name: &str) -> String {
     if name.parse::<i64>().is_ok() {
@@ -63,6 +76,19 @@ mod tests {
                 "petal_width"
             ]
         );
+    }
+
+    #[test]
+    fn units_come_from_the_header() {
+        let split = |c: &str| {
+            let (label, unit) = label_and_unit(c);
+            format!("{label}|{unit}")
+        };
+        assert_eq!(split("sepal length (cm)"), "sepal length|cm");
+        assert_eq!(split("BMI (kg/m²)"), "BMI|kg/m²");
+        assert_eq!(split("age"), "age|");
+        assert_eq!(split("odd ()"), "odd ()|");
+        assert_eq!(split("f(x)"), "f(x)|");
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! What `sepal model init` reads from the ONNX file: its one input, which
-//! output holds the probabilities and which the label, and the class labels
-//! its classifier names.
+//! output holds the answer (a classifier's probabilities and label, or a
+//! regressor's values), and the class labels its classifier names.
 
 use tract_onnx::{pb, prelude::*};
 
 use crate::inference::Graph;
 
-/// The names of the classifier's outputs, and its class count.
-pub struct Outputs {
-    pub probabilities: String,
-    pub label: Option<String>,
-    pub classes: usize,
+/// What the model answers, by the names of its outputs.
+pub enum Answers {
+    /// Probabilities per class, and the label output when there is one.
+    Classifier {
+        probabilities: String,
+        label: Option<String>,
+        classes: usize,
+    },
+    /// One value per row.
+    Regressor { values: String },
 }
 
 /// The graph's one input (initializers listed as inputs do not count).
@@ -33,58 +38,51 @@ pub fn single_input(graph: &pb::GraphProto) -> Result<String, String> {
     }
 }
 
-/// Which output holds the probabilities and which the label: converters
-/// write the label first; a hand-made graph may have probabilities only.
-pub fn classifier_outputs(
+/// Which output holds the answer: a classifier's probabilities (and its
+/// label: converters write the label first; a hand-made graph may have
+/// probabilities only), or a regressor's values, `[N, 1]` or `[N]`.
+pub fn answer_outputs(
     bytes: &[u8],
     input: &str,
     width: usize,
     proto: &pb::GraphProto,
-) -> Result<Outputs, String> {
+) -> Result<Answers, String> {
     let names: Vec<&str> = proto.output.iter().map(|o| o.name.as_str()).collect();
-    let (probabilities, label) = match names[..] {
-        [probabilities] => (probabilities, None),
+    let (answer, label) = match names[..] {
+        [answer] => (answer, None),
         [label, probabilities] => (probabilities, Some(label)),
         _ => {
             return Err(format!(
-                "has {} outputs ({}); expected a label and probabilities",
+                "has {} outputs ({}); expected a label and probabilities, or one output",
                 names.len(),
                 names.join(", ")
             ));
         }
     };
-    let mut wanted = vec![probabilities];
+    let mut wanted = vec![answer];
     wanted.extend(label);
     let graph = Graph::load(bytes, input, width, &wanted).map_err(|e| e.to_string())?;
     let facts = graph.output_facts().map_err(|e| e.to_string())?;
-    let columns = (facts[0].rank() == 2)
-        .then(|| {
-            facts[0].shape[1]
-                .as_i64()
-                .and_then(|c| usize::try_from(c).ok())
-        })
-        .flatten()
-        .filter(|_| facts[0].datum_type == f32::datum_type());
-    let classes = match columns {
-        Some(c) if c >= 2 => c,
-        Some(1) => {
-            return Err(format!(
-                "answers one value per row in `{probabilities}`: a regressor; Sepal serves classifiers \
-                 (regression is planned)"
-            ));
-        }
-        _ => {
-            return Err(format!(
-                "`{probabilities}` is {:?}, expected f32 probabilities [N, classes]",
-                facts[0]
-            ));
-        }
-    };
-    Ok(Outputs {
-        probabilities: probabilities.to_owned(),
-        label: label.map(str::to_owned),
-        classes,
-    })
+    let fact = &facts[0];
+    let columns = match fact.rank() {
+        1 => Some(1),
+        2 => fact.shape[1].as_i64().and_then(|c| usize::try_from(c).ok()),
+        _ => None,
+    }
+    .filter(|_| fact.datum_type == f32::datum_type());
+    match (columns, label) {
+        (Some(1), None) => Ok(Answers::Regressor {
+            values: answer.to_owned(),
+        }),
+        (Some(classes), _) if classes >= 2 => Ok(Answers::Classifier {
+            probabilities: answer.to_owned(),
+            label: label.map(str::to_owned),
+            classes,
+        }),
+        _ => Err(format!(
+            "`{answer}` is {fact:?}; expected f32 probabilities [N, classes] or f32 values [N, 1]"
+        )),
+    }
 }
 
 /// The class labels a classifier node (or ZipMap) of the graph lists.

@@ -2,7 +2,7 @@
 //!
 //! | item | PK | SK | more |
 //! |---|---|---|---|
-//! | prediction | `USER#<owner>` | `PRED#<id>` | `LSI1SK = CLASS#<class>#<id>`, the record's fields |
+//! | prediction | `USER#<owner>` | `PRED#<id>` | `LSI1SK = CLASS#<class>#<id>` (classifiers' records), the record's fields |
 //! | record count | `USER#<owner>` | `COUNT` | `n` |
 //! | idempotency key | `USER#<owner>` | `IDEM#<key>` | `id` of the record |
 //! | session | `SESSION#<id>` | `SESSION` | `data`, `expires_at` (the TTL attribute) |
@@ -290,10 +290,13 @@ impl Store for DynamoStore {
         let mut item: Item = to_item(record).map_err(backend)?;
         item.insert("PK".into(), user_key(&record.owner));
         item.insert("SK".into(), AttributeValue::S(prediction_sk(&record.id)));
-        item.insert(
-            "LSI1SK".into(),
-            AttributeValue::S(class_sk(&record.class, &record.id)),
-        );
+        // A regressor's record has no class: it stays out of the (sparse) class index.
+        if let Some(class) = record.class() {
+            item.insert(
+                "LSI1SK".into(),
+                AttributeValue::S(class_sk(class, &record.id)),
+            );
+        }
         let mut items = vec![self.put_new(item)?, self.count_update(&record.owner, 1)?];
         if let Some(key) = &record.idempotency_key {
             items.push(self.put_new(HashMap::from([

@@ -78,7 +78,9 @@ pub struct SqliteStore {
 struct PendingPut {
     owner: String,
     id: String,
-    class: String,
+    /// The predicted class, for the class filter's index; none for a
+    /// regressor's record.
+    class: Option<String>,
     idempotency_key: Option<String>,
     json: String,
     inserted: oneshot::Sender<Result<bool, StoreError>>,
@@ -176,7 +178,7 @@ impl SqliteStore {
         let put = PendingPut {
             owner: record.owner.clone(),
             id: record.id.clone(),
-            class: record.class.clone(),
+            class: record.class().map(str::to_owned),
             idempotency_key: record.idempotency_key.clone(),
             json: serde_json::to_string(record).map_err(backend)?,
             inserted,

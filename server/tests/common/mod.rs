@@ -11,7 +11,7 @@ use std::{
 
 use serde_json::Value;
 
-use app::store::{ModelRef, PredictionRecord, Source};
+use app::store::{ModelRef, Outcome, PredictionRecord, Source};
 use server::store::DynamoStore;
 use time::OffsetDateTime;
 use ulid::Ulid;
@@ -38,11 +38,13 @@ pub fn record(owner: &str, n: u64, class: &str) -> PredictionRecord {
             ("petal_length".into(), 1.4),
             ("petal_width".into(), 0.2),
         ]),
-        class: class.to_owned(),
-        probabilities: CLASSES
-            .iter()
-            .map(|c| ((*c).to_owned(), if *c == class { 0.9 } else { 0.05 }))
-            .collect(),
+        outcome: Outcome::Class {
+            class: class.to_owned(),
+            probabilities: CLASSES
+                .iter()
+                .map(|c| ((*c).to_owned(), if *c == class { 0.9 } else { 0.05 }))
+                .collect(),
+        },
         latency_us: 3,
         source: Source::Web,
         idempotency_key: None,
@@ -150,23 +152,28 @@ pub fn wait_for_port(port: u16) {
     }
 }
 
-/// A suite model's rows as a CSV under the header `columns`, with the class
-/// onnxruntime gave each row as a last column `class` when `with_target`.
-pub fn suite_csv(suite_name: &str, dir: &Path, columns: &[&str], with_target: bool) -> PathBuf {
+/// A suite model's rows as a CSV under the header `columns`, with
+/// onnxruntime's answer for each row (a classifier's class, a regressor's
+/// value) as a last column named `target` when one is given.
+pub fn suite_csv(suite_name: &str, dir: &Path, columns: &[&str], target: Option<&str>) -> PathBuf {
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/suite");
     let expected: Value =
         serde_json::from_slice(&fs::read(suite.join(suite_name).join("expected.json")).unwrap())
             .unwrap();
     let mut text = columns.join(",");
-    if with_target {
-        text.push_str(",class");
+    if let Some(target) = target {
+        text.push_str(&format!(",{target}"));
     }
     text.push('\n');
-    for (row, label) in expected["inputs"]
+    let answers = expected
+        .get("labels")
+        .or_else(|| expected.get("values"))
+        .unwrap();
+    for (row, answer) in expected["inputs"]
         .as_array()
         .unwrap()
         .iter()
-        .zip(expected["labels"].as_array().unwrap())
+        .zip(answers.as_array().unwrap())
     {
         let values: Vec<String> = row
             .as_array()
@@ -175,10 +182,12 @@ pub fn suite_csv(suite_name: &str, dir: &Path, columns: &[&str], with_target: bo
             .map(|v| v.to_string())
             .collect();
         text.push_str(&values.join(","));
-        if with_target {
-            match label {
+        if target.is_some() {
+            match answer {
                 Value::String(label) => text.push_str(&format!(",{label}")),
-                label => text.push_str(&format!(",{label}")),
+                // A regressor's value may be `[v]`, one per target.
+                Value::Array(values) => text.push_str(&format!(",{}", values[0])),
+                answer => text.push_str(&format!(",{answer}")),
             }
         }
         text.push('\n');
