@@ -4,6 +4,8 @@ import { defineConfig } from '@playwright/test';
 // here on its own port so a `make dev` on 3000 can keep running.
 const port = Number(process.env.SEPAL_E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
+// A second server on the next port serves the regression model (models/diabetes).
+export const regressionURL = `http://127.0.0.1:${port + 1}`;
 // The local OpenID provider, on its own port too (make dev's uses 4000).
 const oidcPort = Number(process.env.SEPAL_E2E_OIDC_PORT ?? 4100);
 const issuer = `http://127.0.0.1:${oidcPort}`;
@@ -40,7 +42,7 @@ export default defineConfig({
       env: {
         OIDC_PORT: String(oidcPort),
         OIDC_KEY_FILE: '../target/oidc/e2e-keys.json',
-        OIDC_APP_URLS: baseURL,
+        OIDC_APP_URLS: `${baseURL},${regressionURL}`,
       },
     },
     {
@@ -56,6 +58,23 @@ export default defineConfig({
         SEPAL_LOG_FORMAT: 'json',
         SEPAL_STORE: 'sqlite://../target/e2e/sepal.db',
         SEPAL_PUBLIC_URL: baseURL,
+        SEPAL_OIDC_ISSUER: issuer,
+        SEPAL_ALLOWED_GROUPS: 'sepal-users',
+      },
+    },
+    {
+      command: '../target/release/sepal',
+      url: `${regressionURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      env: {
+        LEPTOS_SITE_ADDR: regressionURL.replace('http://', ''),
+        LEPTOS_SITE_ROOT: '../target/site',
+        SEPAL_MODEL_DIR: '../models/diabetes',
+        SEPAL_LOG_FORMAT: 'json',
+        SEPAL_STORE: 'sqlite://../target/e2e/diabetes.db',
+        SEPAL_PUBLIC_URL: regressionURL,
         SEPAL_OIDC_ISSUER: issuer,
         SEPAL_ALLOWED_GROUPS: 'sepal-users',
       },

@@ -50,7 +50,7 @@ async function journey(page: Page, shots: string, javaScript: boolean) {
   await expect(page).toHaveURL(/\/predict\?result=[0-9A-Z]{26}$/);
   expect(posts).toEqual(['document']);
   const result = page.getByTestId('result');
-  await expect(result.getByTestId('species')).toHaveText('Iris versicolor');
+  await expect(result.getByTestId('answer')).toHaveText('Iris versicolor');
   await expect(result.getByText(/^\d+\.\d %$/).first()).toBeVisible();
   await expect(result.getByTestId('plot')).toBeVisible();
   await expect(result.locator('svg circle.pt')).toHaveCount(150);
