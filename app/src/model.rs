@@ -391,6 +391,12 @@ impl Manifest {
             .map_or_else(|| class.to_owned(), |c| c.label.clone())
     }
 
+    /// The unit of a regressor's target (empty for a classifier, or a
+    /// target without one).
+    pub fn target_unit(&self) -> &str {
+        self.target.as_ref().map_or("", |t| t.unit.as_str())
+    }
+
     /// The feature of this name.
     pub fn feature(&self, name: &str) -> Option<&FeatureSpec> {
         self.features.iter().find(|f| f.name == name)

@@ -7,7 +7,7 @@ use crate::{
     model::Task,
     pages::{
         Loaded,
-        result::{Answer, ScatterPlot, Time, percent, with_unit},
+        result::{Answer, ScatterPlot, Time, percent, titled, with_unit},
     },
     predictions::{DeleteHistory, DeletePrediction, HistoryPage, load_history, load_prediction},
     store::{Outcome, PredictionRecord},
@@ -178,12 +178,7 @@ fn history_row(record: &PredictionRecord, manifest: &Manifest) -> impl IntoView 
 fn answer_headers(manifest: &Manifest) -> impl IntoView + use<> {
     match &manifest.target {
         Some(target) if manifest.task == Task::Regression => {
-            let unit = if target.unit.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", target.unit)
-            };
-            view! { <th scope="col" class="num">{format!("{}{unit}", target.label)}</th> }
+            view! { <th scope="col" class="num">{titled(&target.label, &target.unit)}</th> }
                 .into_any()
         }
         _ => view! {

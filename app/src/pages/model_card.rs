@@ -58,11 +58,7 @@ fn model_card(manifest: Manifest) -> impl IntoView {
         .iter()
         .map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> })
         .collect_view();
-    let unit = manifest
-        .target
-        .as_ref()
-        .map(|t| t.unit.as_str())
-        .unwrap_or_default();
+    let unit = manifest.target_unit();
     let (quality, measured) = match &manifest.metrics {
         None => ("Accuracy", "Not measured".to_owned()),
         Some(Metrics::Classification(m)) => (

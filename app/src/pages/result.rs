@@ -70,14 +70,9 @@ pub fn Answer(record: PredictionRecord, manifest: Manifest) -> impl IntoView {
                 ),
                 None => ("Predicted value".to_owned(), String::new()),
             };
-            let unit = manifest
-                .target
-                .as_ref()
-                .map(|t| t.unit.as_str())
-                .unwrap_or_default();
             view! {
                 <p class="answer">
-                    {format!("{label}: ")}<strong data-testid="answer">{with_unit(f64::from(value), unit)}</strong>
+                    {format!("{label}: ")}<strong data-testid="answer">{with_unit(f64::from(value), manifest.target_unit())}</strong>
                 </p>
                 <p class="hint">{range}</p>
             }
@@ -285,11 +280,17 @@ impl Scale {
     }
 
     fn title(&self) -> String {
-        if self.unit.is_empty() {
-            self.label.clone()
-        } else {
-            format!("{} ({})", self.label, self.unit)
-        }
+        titled(&self.label, &self.unit)
+    }
+}
+
+/// A quantity's name for a heading: `Body mass index (kg/m²)`, or the label
+/// alone when it has no unit.
+pub fn titled(label: &str, unit: &str) -> String {
+    if unit.is_empty() {
+        label.to_owned()
+    } else {
+        format!("{label} ({unit})")
     }
 }
 

@@ -15,10 +15,7 @@ use crate::inference::Model;
 pub fn check(dir: &Path, data: Option<(&Path, Option<&str>)>) -> Result<String, FolderError> {
     let model = Model::load(dir)?;
     let manifest = model.manifest();
-    let answers = match &manifest.target {
-        Some(target) if manifest.task == Task::Regression => format!("predicts {}", target.label),
-        _ => format!("{} classes", manifest.classes.len()),
-    };
+    let answers = super::answers(manifest);
     let mut report = format!(
         "{}: {} {} loads: {} features, {answers}",
         dir.display(),

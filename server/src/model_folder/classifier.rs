@@ -89,7 +89,7 @@ pub fn complete(
         &predicted,
         truth.as_deref(),
     );
-    manifest.plot = plot(data, &manifest.plot, truth.as_deref().unwrap_or(&predicted));
+    manifest.plot = plot(data, &manifest, truth.as_deref().unwrap_or(&predicted));
     manifest.metrics = truth
         .as_deref()
         .map(|truth| metrics(truth, &predicted, manifest.classes.len(), data));
@@ -157,10 +157,18 @@ fn examples(
         .collect()
 }
 
-/// The data on the plot's two features (the first two: edit `plot.x` and
-/// `plot.y` to choose others), coloured by class.
-fn plot(data: &Data, axes: &Plot, classes: &[usize]) -> Plot {
-    let (x, y) = (0, usize::from(data.columns.len() > 1));
+/// The data on the plot's two features (as `init` chose them: the first
+/// two; edit `plot.x` and `plot.y` to choose others), coloured by class.
+fn plot(data: &Data, manifest: &Manifest, classes: &[usize]) -> Plot {
+    let axes = &manifest.plot;
+    let column = |name: &str| {
+        manifest
+            .features
+            .iter()
+            .position(|f| f.name == name)
+            .unwrap_or(0)
+    };
+    let (x, y) = (column(&axes.x), column(&axes.y));
     Plot {
         x: axes.x.clone(),
         y: axes.y.clone(),

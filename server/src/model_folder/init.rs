@@ -198,10 +198,7 @@ impl Folder<'_> {
 }
 
 fn summary(out: &Path, manifest: &Manifest) -> String {
-    let answers = match &manifest.target {
-        Some(target) => format!("predicts {}", target.label),
-        None => format!("{} classes", manifest.classes.len()),
-    };
+    let answers = super::answers(manifest);
     let quality = match &manifest.metrics {
         None => String::new(),
         Some(Metrics::Classification(m)) => format!(

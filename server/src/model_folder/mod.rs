@@ -45,6 +45,15 @@ fn normalized(value: &str) -> String {
     }
 }
 
+/// What a folder's model answers, for the terminal: `3 classes`, or
+/// `predicts Disease progression`.
+fn answers(manifest: &app::model::Manifest) -> String {
+    match (&manifest.target, manifest.task) {
+        (Some(target), app::model::Task::Regression) => format!("predicts {}", target.label),
+        _ => format!("{} classes", manifest.classes.len()),
+    }
+}
+
 /// A path's last part, for messages.
 fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(
