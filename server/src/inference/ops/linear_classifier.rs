@@ -78,31 +78,6 @@ fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn Inference
     })
 }
 
-impl LinearClassifier {
-    /// Scores one row into `scores` and returns its class index.
-    fn score(&self, row: &[f32], scores: &mut [f32]) -> usize {
-        let f = self.features;
-        let raw = |c: usize| -> f32 {
-            let weights = &self.coefficients[c * f..(c + 1) * f];
-            super::dot(weights, row) + self.intercepts[c]
-        };
-        if self.intercepts.len() == 1 {
-            let s = raw(0);
-            scores.copy_from_slice(&[1.0 - s, s]);
-            return usize::from(s > 0.0);
-        }
-        let mut best = (0, f32::NEG_INFINITY);
-        for (c, score) in scores.iter_mut().enumerate() {
-            *score = raw(c);
-            if *score > best.1 {
-                best = (c, *score);
-            }
-        }
-        self.post.apply(scores);
-        best.0
-    }
-}
-
 impl OnRows for LinearClassifier {
     const ONNX: &'static str = "LinearClassifier";
 
@@ -119,7 +94,35 @@ impl OnRows for LinearClassifier {
     }
 
     fn row(&self, row: &[f32], out: &mut [f32]) -> usize {
-        self.score(row, out)
+        let mut picked = Vec::with_capacity(1);
+        self.rows(row, row.len(), out, &mut picked);
+        picked.first().copied().unwrap_or(0)
+    }
+
+    fn rows(&self, rows: &[f32], columns: usize, out: &mut [f32], picked: &mut Vec<usize>) {
+        if self.intercepts.len() == 1 {
+            let mut s = vec![0.0; out.len() / 2];
+            super::linear_rows(rows, columns, &self.coefficients, &self.intercepts, &mut s);
+            for (scores, s) in out.chunks_exact_mut(2).zip(s) {
+                scores.copy_from_slice(&[1.0 - s, s]);
+                picked.push(usize::from(s > 0.0));
+            }
+            return;
+        }
+        super::linear_rows(rows, columns, &self.coefficients, &self.intercepts, out);
+        picked.extend(
+            out.chunks_exact(self.intercepts.len())
+                .map(super::first_max),
+        );
+    }
+
+    fn post(&self) -> PostTransform {
+        // One score's `[1 − s, s]` takes none.
+        if self.intercepts.len() == 1 {
+            PostTransform::None
+        } else {
+            self.post
+        }
     }
 }
 

@@ -1,18 +1,23 @@
 //! The ai.onnx.ml operators that scikit-learn, XGBoost and LightGBM exports
 //! use and tract lacks (or runs slowly), as tract operators. Where tract's
-//! own operators can express one (scalers, imputers, encoders), it is
-//! lowered to them, so tract's optimizer treats it like the rest of the
-//! graph; tree ensembles, linear classifiers and support vector machines
-//! are evaluated here. One standard operator is read differently: the
-//! `Scan` with which k-nearest-neighbours exports compute distances.
+//! own operators can express one well (imputers, encoders), it is lowered
+//! to them, so tract's optimizer treats it like the rest of the graph; tree
+//! ensembles, linear models, support vector machines, scalers and
+//! normalizers are evaluated here. Two standard operators are read
+//! differently: the `Scan` with which k-nearest-neighbours exports compute
+//! distances, and `ArgMax` over rows.
 //!
 //! Each behaves as onnxruntime does, since its answers are what exporters
 //! check their output against; `models/suite` holds the evidence
 //! (`server/tests/conformance.rs`).
 
+mod arg_max;
 mod binarizer;
 mod imputer;
+mod in_place;
 mod linear_classifier;
+mod linear_regressor;
+mod normalizer;
 mod one_hot_encoder;
 mod pairwise_distances;
 pub mod post_transform;
@@ -23,14 +28,19 @@ mod zip_map;
 
 use tract_onnx::{pb::NodeProto, tract_core::ops::cast::cast, tract_hir::internal::*};
 
+use post_transform::PostTransform;
+
 /// tract's ONNX reader with Sepal's operators registered (they replace
 /// tract's where both have one).
 pub fn onnx() -> tract_onnx::Onnx {
     let mut onnx = tract_onnx::onnx();
     let registry = &mut onnx.op_register;
+    arg_max::register(registry);
     binarizer::register(registry);
     imputer::register(registry);
     linear_classifier::register(registry);
+    linear_regressor::register(registry);
+    normalizer::register(registry);
     one_hot_encoder::register(registry);
     pairwise_distances::register(registry);
     scaler::register(registry);
@@ -124,6 +134,20 @@ trait OnRows: TypedOp + Clone {
     /// Writes one row's scores or values into `out`; returns a classifier's
     /// class index (a regressor's is unused).
     fn row(&self, row: &[f32], out: &mut [f32]) -> usize;
+    /// Writes the outputs of all `rows` (`columns` values each) into `out`,
+    /// and each row's class index into `picked`: row by row, unless an
+    /// operator walks several rows at once.
+    fn rows(&self, rows: &[f32], columns: usize, out: &mut [f32], picked: &mut Vec<usize>) {
+        let cells = out.chunks_exact_mut(self.width().max(1));
+        for (row, cells) in rows.chunks_exact(columns.max(1)).zip(cells) {
+            picked.push(self.row(row, cells));
+        }
+    }
+    /// A transform applied to all rows' outputs at once after `rows` (one
+    /// pass over the batch vectorises, a call per row does not).
+    fn post(&self) -> PostTransform {
+        PostTransform::None
+    }
 
     /// Its output facts for `n` rows.
     fn facts(&self, n: &TDim) -> TVec<TypedFact> {
@@ -165,12 +189,8 @@ fn eval_rows<T: OnRows>(op: &T, inputs: TVec<TValue>) -> TractResult<TVec<TValue
     {
         let mut plain = out.try_as_plain_ram_mut()?;
         let cells = plain.as_slice_mut::<f32>()?;
-        for (row, cells) in rows
-            .chunks_exact(columns.max(1))
-            .zip(cells.chunks_exact_mut(width))
-        {
-            picked.push(op.row(row, cells));
-        }
+        op.rows(rows, columns, cells, &mut picked);
+        op.post().apply_rows(cells, width)?;
     }
     Ok(match op.labels() {
         Some(labels) => tvec!(labels_of(labels, &picked)?.into_tvalue(), out.into_tvalue()),
@@ -264,21 +284,75 @@ impl<T: OnRows> Expansion for Parsed<T> {
     }
 }
 
-/// `Σ aᵢ·bᵢ`, in eight running sums the compiler keeps in one vector
-/// register (a single running sum has to add in order, one at a time).
+/// `Σ aᵢ·bᵢ` in onnxruntime's order (its GEMM's): one fused multiply-add
+/// after another, from 0. A linear model's terms often cancel (a scaled
+/// ridge's sum to ~-151 before an intercept of ~152), so another order
+/// moves the answer by more than 1e-5 of itself. A batch of a linear
+/// model goes through [`linear_rows`], in the same order, faster.
 #[inline]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    lanes(a, b, |x, y| x * y)
+    a.iter().zip(b).fold(0.0, |sum, (x, y)| x.mul_add(*y, sum))
 }
 
-/// `Σ (aᵢ − bᵢ)²`, as [`dot`] adds.
+/// The class of the highest raw score (the first, when several are).
+fn first_max(scores: &[f32]) -> usize {
+    scores
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &s)| {
+            if s > best.1 { (i, s) } else { best }
+        })
+        .0
+}
+
+/// How many rows [`linear_rows`] scores at once: one vector of f32.
+const BLOCK: usize = 8;
+
+/// A linear model's raw scores `x · Wᵀ + b` for all `rows` (`columns`
+/// values each) into `out` (`[N, classes]`), each as [`dot`] adds it, then
+/// its intercept. Rows go eight at a time, turned on their side, so each
+/// step is one vector multiply-add for eight rows: a row's chain of
+/// multiply-adds is as long as its features, and alone it waits on each.
+fn linear_rows(rows: &[f32], columns: usize, weights: &[f32], intercepts: &[f32], out: &mut [f32]) {
+    let (columns, classes) = (columns.max(1), intercepts.len().max(1));
+    let mut side = vec![0f32; columns * BLOCK];
+    let mut blocks = rows.chunks_exact(columns * BLOCK);
+    let mut outs = out.chunks_exact_mut(classes * BLOCK);
+    for (block, out) in (&mut blocks).zip(&mut outs) {
+        for (r, row) in block.chunks_exact(columns).enumerate() {
+            for (k, x) in row.iter().enumerate() {
+                side[k * BLOCK + r] = *x;
+            }
+        }
+        for (c, (w, b)) in weights.chunks_exact(columns).zip(intercepts).enumerate() {
+            let mut sums = [0f32; BLOCK];
+            for (xs, w) in side.chunks_exact(BLOCK).zip(w) {
+                for (sum, x) in sums.iter_mut().zip(xs) {
+                    *sum = x.mul_add(*w, *sum);
+                }
+            }
+            for (r, sum) in sums.iter().enumerate() {
+                out[r * classes + c] = sum + b;
+            }
+        }
+    }
+    let rest = blocks.remainder().chunks_exact(columns);
+    for (row, out) in rest.zip(outs.into_remainder().chunks_exact_mut(classes)) {
+        for ((o, w), b) in out
+            .iter_mut()
+            .zip(weights.chunks_exact(columns))
+            .zip(intercepts)
+        {
+            *o = dot(w, row) + b;
+        }
+    }
+}
+
+/// `Σ (aᵢ − bᵢ)²`, in eight running sums the compiler keeps in vector
+/// lanes (a single running sum has to add in order, one at a time).
 #[inline]
 fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
-    lanes(a, b, |x, y| (x - y) * (x - y))
-}
-
-#[inline(always)]
-fn lanes(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
+    let term = |x: f32, y: f32| (x - y) * (x - y);
     let mut sums = [0f32; 8];
     let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f32 = a8
@@ -292,5 +366,8 @@ fn lanes(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
             sums[lane] += term(x[lane], y[lane]);
         }
     }
-    sums.iter().sum::<f32>() + tail
+    // Added as a tree (three vector adds), not lane after lane (seven
+    // dependent ones).
+    let s4 = [0, 1, 2, 3].map(|i| sums[i] + sums[i + 4]);
+    (s4[0] + s4[2]) + (s4[1] + s4[3]) + tail
 }

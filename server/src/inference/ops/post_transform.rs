@@ -2,7 +2,7 @@
 //! its raw scores, computed as onnxruntime computes it (in f32, with its
 //! approximations), since its answers are the reference Sepal is held to.
 
-use tract_onnx::tract_hir::internal::*;
+use tract_onnx::{tract_core::tract_linalg::Func, tract_hir::internal::*};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PostTransform {
@@ -28,6 +28,31 @@ impl PostTransform {
                 "post_transform `{other}` is not one of NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO, PROBIT"
             ),
         })
+    }
+
+    /// What a regressor of `targets` values applies: as onnxruntime, with
+    /// one target only PROBIT (the others leave one value as it is).
+    pub fn of_regressor(self, targets: usize) -> Self {
+        if targets == 1 && self != PostTransform::Probit {
+            PostTransform::None
+        } else {
+            self
+        }
+    }
+
+    /// Applies the transform to `values`, rows of `width` scores each. A
+    /// logistic over rows of several scores is onnxruntime's rational
+    /// approximation (MLAS'), which tract's sigmoid kernel shares: vectorised
+    /// over the whole batch, where `exp` goes one value at a time.
+    pub fn apply_rows(self, values: &mut [f32], width: usize) -> TractResult<()> {
+        match self {
+            PostTransform::None => {}
+            PostTransform::Logistic if width > 1 => Func::Sigmoid.ew_f32()?.run(values)?,
+            _ => values
+                .chunks_exact_mut(width.max(1))
+                .for_each(|row| self.apply(row)),
+        }
+        Ok(())
     }
 
     /// Applies the transform to one row of scores: element by element, or

@@ -1,24 +1,27 @@
 //! `Scaler` (StandardScaler, RobustScaler, MaxAbsScaler in skl2onnx's
-//! exports): `y = (x − offset) · scale`, per column, lowered to tract's own
-//! `Sub` and `Mul` so the optimizer fuses it with what follows.
+//! exports): `y = (x − offset) · scale`, per column, in one pass over the
+//! rows (lowered to tract's broadcast `Sub` and `Mul`, it went row by row).
 
 use tract_onnx::{
     model::{OnnxOpRegister, ParsingContext},
     pb::NodeProto,
-    tract_core::ops::{change_axes::wire_with_rank_broadcast, math},
     tract_hir::internal::*,
 };
+
+use super::in_place::{self, InPlace, in_place};
 
 pub fn register(registry: &mut OnnxOpRegister) {
     registry.insert("Scaler", parse);
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Scaler {
     /// Both `[columns]`, or `[1]` for every column alike.
-    offset: Arc<Tensor>,
-    scale: Arc<Tensor>,
+    offset: Vec<f32>,
+    scale: Vec<f32>,
 }
+
+impl Eq for Scaler {}
 
 fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let scale: Vec<f32> = node.get_attr_vec("scale")?;
@@ -31,49 +34,33 @@ fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn Inference
         offset.len() == scale.len(),
         "as many values as `scale`",
     )?;
-    let scaler = Scaler {
-        offset: rctensor1(&offset),
-        scale: rctensor1(&scale),
-    };
-    Ok((expand(scaler), vec![]))
+    in_place::parsed(Scaler { offset, scale })
 }
 
-impl Expansion for Scaler {
-    fn name(&self) -> StaticName {
-        "Scaler".into()
+impl InPlace for Scaler {
+    const ONNX: &'static str = "Scaler";
+
+    fn columns(&self) -> Option<usize> {
+        Some(self.scale.len()).filter(|&n| n > 1)
     }
 
-    fn rules<'r, 'p: 'r, 's: 'r>(
-        &'s self,
-        s: &mut Solver<'r>,
-        inputs: &'p [TensorProxy],
-        outputs: &'p [TensorProxy],
-    ) -> InferenceResult {
-        super::same_shape_f32(s, inputs, outputs, false)
-    }
-
-    fn wire(
-        &self,
-        prefix: &str,
-        model: &mut TypedModel,
-        inputs: &[OutletId],
-    ) -> TractResult<TVec<OutletId>> {
-        let x = super::as_f32(prefix, model, inputs[0])?;
-        let columns = super::columns(model, x)?;
+    fn apply(&self, values: &mut [f32], columns: usize) -> TractResult<()> {
+        if let ([offset], [scale]) = (self.offset.as_slice(), self.scale.as_slice()) {
+            values.iter_mut().for_each(|x| *x = (*x - offset) * scale);
+            return Ok(());
+        }
         ensure!(
-            self.scale.len() == 1 || columns.is_none_or(|c| c == self.scale.len()),
-            "Scaler has {} values for {columns:?} columns",
+            columns == self.scale.len(),
+            "Scaler has {} values for {columns} columns",
             self.scale.len()
         );
-        let offset = model.add_const(format!("{prefix}.offset"), self.offset.clone())?;
-        let scale = model.add_const(format!("{prefix}.scale"), self.scale.clone())?;
-        let centred =
-            wire_with_rank_broadcast(format!("{prefix}.sub"), model, math::sub(), &[x, offset])?;
-        wire_with_rank_broadcast(
-            format!("{prefix}.mul"),
-            model,
-            math::mul(),
-            &[centred[0], scale],
-        )
+        for row in values.chunks_exact_mut(columns) {
+            for ((x, offset), scale) in row.iter_mut().zip(&self.offset).zip(&self.scale) {
+                *x = (*x - offset) * scale;
+            }
+        }
+        Ok(())
     }
 }
+
+in_place!(Scaler, "Sepal.Scaler");
