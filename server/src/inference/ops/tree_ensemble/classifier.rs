@@ -11,9 +11,9 @@
 
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
-use super::forest::{Forest, Leaves};
+use super::forest::{Forest, Leaves, Reached};
 use crate::inference::ops::{
-    OnRows, RowWidth, evaluated,
+    OnRows, RowWidth, evaluated, first_max,
     post_transform::{PostTransform, logistic},
 };
 
@@ -82,11 +82,11 @@ pub fn parse(
 impl Classifier {
     /// Scores one row into `scores` and returns its class index.
     #[inline]
-    fn score(&self, row: &[f32], scores: &mut [f32]) -> usize {
+    fn score(&self, reached: Reached<'_>, scores: &mut [f32]) -> usize {
         match (&self.forest.leaves, self.binary) {
             (Leaves::One(values), Some(Binary { positive })) => {
                 let mut s = 0.0;
-                self.forest.for_each_leaf(row, |leaf| s += values[leaf]);
+                reached.for_each(|leaf| s += values[leaf]);
                 s += self.base.first().copied().unwrap_or(0.0);
                 // Logistic scores either way (onnxruntime ≥ 1.26, for
                 // positive weights too); the label's threshold stays what s
@@ -109,20 +109,13 @@ impl Classifier {
                 None,
             ) => {
                 scores.fill(0.0);
-                self.forest.for_each_leaf(row, |leaf| {
+                reached.for_each(|leaf| {
                     for k in start[leaf] as usize..start[leaf + 1] as usize {
                         scores[output[k] as usize] += weight[k];
                     }
                 });
                 scores.iter_mut().zip(&self.base).for_each(|(s, b)| *s += b);
-                // The first class of the highest raw score.
-                let class = scores
-                    .iter()
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (i, &s)| {
-                        if s > best.1 { (i, s) } else { best }
-                    })
-                    .0;
+                let class = first_max(scores);
                 self.post.apply(scores);
                 class
             }
@@ -148,7 +141,20 @@ impl OnRows for Classifier {
     }
 
     fn row(&self, row: &[f32], out: &mut [f32]) -> usize {
-        self.score(row, out)
+        self.score(Reached::Walk(&self.forest, row), out)
+    }
+
+    fn rows(&self, rows: &[f32], columns: usize, out: &mut [f32], picked: &mut Vec<usize>) {
+        let width = self.width();
+        super::each_row(
+            &self.forest,
+            rows,
+            columns,
+            out,
+            width,
+            picked,
+            |reached, out| self.score(reached, out),
+        );
     }
 }
 

@@ -11,8 +11,9 @@ use tract_onnx::tract_hir::internal::*;
 /// set, to a leaf (an index into the leaves).
 const LEAF: u32 = 1 << 31;
 
-/// How many trees a row walks at once.
-const LANES: usize = 4;
+/// How many trees a row walks at once (or rows a tree, in a one-tree
+/// forest).
+pub const LANES: usize = 4;
 
 /// How a split sends a value to its "true" child: the ONNX `nodes_modes`
 /// rule, and whether a missing value (NaN) goes there too
@@ -64,6 +65,24 @@ impl Rule {
             Rule::Eq { nan_true: false } => x == threshold,
             Rule::Eq { nan_true: true } => !(x < threshold || x > threshold),
             Rule::Neq => x != threshold,
+        }
+    }
+}
+
+/// The leaves a row reaches, one per tree in tree order: walked when asked
+/// for, or found already (a one-tree forest walks rows `LANES` at a time).
+#[derive(Clone, Copy)]
+pub enum Reached<'a> {
+    Walk(&'a Forest, &'a [f32]),
+    Leaf(usize),
+}
+
+impl Reached<'_> {
+    #[inline(always)]
+    pub fn for_each(self, mut at_leaf: impl FnMut(usize)) {
+        match self {
+            Reached::Walk(forest, row) => forest.for_each_leaf(row, at_leaf),
+            Reached::Leaf(leaf) => at_leaf(leaf),
         }
     }
 }
@@ -329,6 +348,42 @@ impl Forest {
         }
     }
 
+    /// The leaf each of `LANES` rows reaches in the first tree, the rows
+    /// walked together (their loads overlap, as trees' do in `walk`): what
+    /// a one-tree forest does with a batch.
+    #[inline]
+    pub fn first_tree_leaves(&self, rows: [&[f32]; LANES]) -> [usize; LANES] {
+        match self.shared_rule {
+            Some(rule) => self.walk_rows(rows, |_, x, t| rule.holds(x, t)),
+            None => self.walk_rows(rows, |i, x, t| self.rules[i].holds(x, t)),
+        }
+    }
+
+    #[inline(always)]
+    fn walk_rows(
+        &self,
+        rows: [&[f32]; LANES],
+        holds: impl Fn(usize, f32, f32) -> bool,
+    ) -> [usize; LANES] {
+        let mut at = [self.roots[0]; LANES];
+        while at.iter().any(|&a| a & LEAF == 0) {
+            for (a, row) in at.iter_mut().zip(rows) {
+                if *a & LEAF == 0 {
+                    *a = self.step(*a, row, &holds);
+                }
+            }
+        }
+        at.map(|a| (a & !LEAF) as usize)
+    }
+
+    /// Where `row` goes from the split `at`.
+    #[inline(always)]
+    fn step(&self, at: u32, row: &[f32], holds: &impl Fn(usize, f32, f32) -> bool) -> u32 {
+        let node = &self.nodes[at as usize];
+        let x = row[node.feature as usize];
+        node.children[usize::from(holds(at as usize, x, node.threshold))]
+    }
+
     #[inline(always)]
     fn walk(
         &self,
@@ -336,11 +391,7 @@ impl Forest {
         holds: impl Fn(usize, f32, f32) -> bool,
         mut at_leaf: impl FnMut(usize),
     ) {
-        let step = |at: u32| -> u32 {
-            let node = &self.nodes[at as usize];
-            let x = row[node.feature as usize];
-            node.children[usize::from(holds(at as usize, x, node.threshold))]
-        };
+        let step = |at: u32| self.step(at, row, &holds);
         // LANES trees at a time: their walks do not depend on each other,
         // so the CPU overlaps their loads instead of waiting for each node.
         let mut groups = self.roots.chunks_exact(LANES);

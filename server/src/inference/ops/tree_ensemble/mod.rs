@@ -15,11 +15,42 @@ use tract_onnx::{
     tract_hir::internal::*,
 };
 
-use forest::Attributes;
+use forest::{Attributes, Forest, LANES, Reached};
 
 pub fn register(registry: &mut OnnxOpRegister) {
     registry.insert("TreeEnsembleClassifier", classifier::parse);
     registry.insert("TreeEnsembleRegressor", regressor::parse);
+}
+
+/// Scores every row of `rows` (`columns` values each) into `out` (`width`
+/// per row) with `score`, and keeps each row's class index in `picked`. A
+/// one-tree forest walks the rows `LANES` at a time: a single decision
+/// tree's walk is a chain of dependent loads, which several rows overlap.
+fn each_row(
+    forest: &Forest,
+    rows: &[f32],
+    columns: usize,
+    out: &mut [f32],
+    width: usize,
+    picked: &mut Vec<usize>,
+    score: impl Fn(Reached<'_>, &mut [f32]) -> usize,
+) {
+    let columns = columns.max(1);
+    let mut cells = out.chunks_exact_mut(width.max(1));
+    let mut rest = rows;
+    if forest.trees() == 1 {
+        let mut groups = rows.chunks_exact(columns * LANES);
+        for group in &mut groups {
+            let lanes = std::array::from_fn(|i| &group[i * columns..(i + 1) * columns]);
+            for (leaf, cells) in forest.first_tree_leaves(lanes).into_iter().zip(&mut cells) {
+                picked.push(score(Reached::Leaf(leaf), cells));
+            }
+        }
+        rest = groups.remainder();
+    }
+    for (row, cells) in rest.chunks_exact(columns).zip(cells) {
+        picked.push(score(Reached::Walk(forest, row), cells));
+    }
 }
 
 /// The tree attributes of `node`; `leaf` is the leaves' prefix, `class` or

@@ -8,7 +8,7 @@
 
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
-use super::forest::{Forest, Leaves};
+use super::forest::{Forest, Leaves, Reached};
 use crate::inference::ops::{OnRows, RowWidth, evaluated, post_transform::PostTransform};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,10 +55,7 @@ pub fn parse(
         base.is_empty() || base.len() == targets,
         "none or one per target",
     )?;
-    let mut post = PostTransform::parse(node.get_attr_opt("post_transform")?)?;
-    if targets == 1 && post != PostTransform::Probit {
-        post = PostTransform::None;
-    }
+    let post = PostTransform::parse(node.get_attr_opt("post_transform")?)?.of_regressor(targets);
     let attributes = super::attributes(ctx, node, "target")?;
     let forest = Forest::build(&attributes, targets)?;
     let op = Regressor {
@@ -73,7 +70,7 @@ pub fn parse(
 
 impl Regressor {
     #[inline]
-    fn predict(&self, row: &[f32], out: &mut [f32]) {
+    fn predict(&self, reached: Reached<'_>, out: &mut [f32]) {
         // Min and max start from infinities; a target no leaf reached is 0.
         let start_value = match self.aggregate {
             Aggregate::Sum | Aggregate::Average => 0.0,
@@ -88,8 +85,7 @@ impl Regressor {
         match &self.forest.leaves {
             Leaves::One(values) => {
                 let mut acc = start_value;
-                self.forest
-                    .for_each_leaf(row, |leaf| acc = aggregate(acc, values[leaf]));
+                reached.for_each(|leaf| acc = aggregate(acc, values[leaf]));
                 out[0] = acc;
             }
             Leaves::Many {
@@ -98,7 +94,7 @@ impl Regressor {
                 weight,
             } => {
                 out.fill(start_value);
-                self.forest.for_each_leaf(row, |leaf| {
+                reached.for_each(|leaf| {
                     for k in start[leaf] as usize..start[leaf + 1] as usize {
                         let t = output[k] as usize;
                         out[t] = aggregate(out[t], weight[k]);
@@ -134,8 +130,24 @@ impl OnRows for Regressor {
     }
 
     fn row(&self, row: &[f32], out: &mut [f32]) -> usize {
-        self.predict(row, out);
+        self.predict(Reached::Walk(&self.forest, row), out);
         0
+    }
+
+    fn rows(&self, rows: &[f32], columns: usize, out: &mut [f32], picked: &mut Vec<usize>) {
+        let width = self.width();
+        super::each_row(
+            &self.forest,
+            rows,
+            columns,
+            out,
+            width,
+            picked,
+            |reached, out| {
+                self.predict(reached, out);
+                0
+            },
+        );
     }
 }
 
