@@ -101,12 +101,22 @@ impl OnRows for LinearClassifier {
 
     fn rows(&self, rows: &[f32], columns: usize, out: &mut [f32], picked: &mut Vec<usize>) {
         if self.intercepts.len() == 1 {
-            let mut s = vec![0.0; out.len() / 2];
-            super::linear_rows(rows, columns, &self.coefficients, &self.intercepts, &mut s);
-            for (scores, s) in out.chunks_exact_mut(2).zip(s) {
-                scores.copy_from_slice(&[1.0 - s, s]);
-                picked.push(usize::from(s > 0.0));
+            // Each row's score into the first half of `out`, then spread
+            // from the last row back as `[1 − s, s]` (row r's pair is at 2r,
+            // never before a score still to be read): no second buffer.
+            let n = out.len() / 2;
+            super::linear_rows(
+                rows,
+                columns,
+                &self.coefficients,
+                &self.intercepts,
+                &mut out[..n],
+            );
+            for r in (0..n).rev() {
+                let s = out[r];
+                out[2 * r..2 * r + 2].copy_from_slice(&[1.0 - s, s]);
             }
+            picked.extend(out.chunks_exact(2).map(|pair| usize::from(pair[1] > 0.0)));
             return;
         }
         super::linear_rows(rows, columns, &self.coefficients, &self.intercepts, out);

@@ -315,8 +315,13 @@ const BLOCK: usize = 8;
 /// multiply-adds is as long as its features, and alone it waits on each.
 fn linear_rows(rows: &[f32], columns: usize, weights: &[f32], intercepts: &[f32], out: &mut [f32]) {
     let (columns, classes) = (columns.max(1), intercepts.len().max(1));
-    let mut side = vec![0f32; columns * BLOCK];
     let mut blocks = rows.chunks_exact(columns * BLOCK);
+    // Only a batch of eight rows or more needs it (not a one-row request).
+    let mut side = if blocks.len() > 0 {
+        vec![0f32; columns * BLOCK]
+    } else {
+        Vec::new()
+    };
     let mut outs = out.chunks_exact_mut(classes * BLOCK);
     for (block, out) in (&mut blocks).zip(&mut outs) {
         for (r, row) in block.chunks_exact(columns).enumerate() {
