@@ -2,12 +2,8 @@
 //! to f32 `[N, features]`, pruned to the outputs Sepal reads, and optimized
 //! into two plans, one for any number of rows and one made for a single
 //! row (the request path, where tract picks kernels for the known shape).
-//!
-//! An output that ends in a softmax over its last axis (a hand-written
-//! export, an MLP's) is run up to the softmax, which `run` then applies:
-//! tract's own runs row by row unless a row holds a multiple of 4 classes,
-//! and took ~95 of the 103 ns per row of a 1,000-row iris batch
-//! (BENCHMARKS.md).
+//! Before tract optimizes them, Sepal's passes put its own dense layers and
+//! softmaxes in place of tract's (`ops::dense`, `ops::softmax`).
 
 use std::{
     cell::RefCell,
@@ -17,13 +13,12 @@ use std::{
 
 use tract_onnx::{
     prelude::*,
-    tract_core::ops::nn::{Softmax, SoftmaxKind},
     tract_hir::{infer::Factoid, internal::*},
 };
 
 use rayon::prelude::*;
 
-use super::ops::{self, post_transform::PostTransform};
+use super::ops;
 
 /// Why an ONNX file cannot be run as asked.
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +42,6 @@ pub struct Graph {
     batch: Arc<TypedRunnableModel>,
     /// For `[1, width]`.
     single: Arc<TypedRunnableModel>,
-    /// Per output: the plans stop before its final softmax.
-    softmax: Vec<bool>,
     /// The batch plan's time per row, measured once at load: a batch is
     /// split across threads only when its rows take long enough in all to
     /// pay for the hand-over.
@@ -133,29 +126,21 @@ impl Graph {
         // Exports may leave the batch size (skl2onnx: even its name) open;
         // tract needs it named.
         let n = model.sym("N").to_dim();
-        let plan = |rows: TDim| -> Result<(Arc<TypedRunnableModel>, Vec<bool>), GraphError> {
-            let typed = model
+        let plan = |rows: TDim| -> Result<Arc<TypedRunnableModel>, GraphError> {
+            model
                 .clone()
                 .with_input_fact(0, f32::fact([rows, width.to_dim()]).into())
                 .and_then(|m| m.into_typed())
-                .map_err(onnx_error)?;
-            let ends = typed.output_outlets().map_err(onnx_error)?.to_vec();
-            let logits: Vec<Option<OutletId>> =
-                ends.iter().map(|o| softmax_input(&typed, *o)).collect();
-            let cut: Vec<OutletId> = ends
-                .iter()
-                .zip(&logits)
-                .map(|(end, l)| l.unwrap_or(*end))
-                .collect();
-            let plan = typed
-                .with_output_outlets(&cut)
-                .and_then(|m| m.into_optimized())
+                .and_then(|mut m| {
+                    ops::dense::fuse(&mut m)?;
+                    ops::softmax::replace(&mut m)?;
+                    m.into_optimized()
+                })
                 .and_then(|m| m.into_runnable())
-                .map_err(onnx_error)?;
-            Ok((plan, logits.iter().map(Option::is_some).collect()))
+                .map_err(onnx_error)
         };
-        let (batch, softmax) = plan(n)?;
-        let (single, _) = plan(1.to_dim())?;
+        let batch = plan(n)?;
+        let single = plan(1.to_dim())?;
         let stateful = single
             .spawn()
             .map_err(onnx_error)?
@@ -167,7 +152,6 @@ impl Graph {
             width,
             batch,
             single,
-            softmax,
             row_cost,
             stateful,
         })
@@ -198,9 +182,9 @@ impl Graph {
         mut rows: impl ExactSizeIterator<Item = &'r [f32]>,
     ) -> TractResult<TVec<TValue>> {
         let n = rows.len();
-        let mut outputs = if n == 1 {
+        if n == 1 {
             let row = rows.next().context("one row was announced")?;
-            self.run_single_row(row)?
+            self.run_single_row(row)
         } else {
             // The input tensor is filled in place: no intermediate buffer.
             let mut input = Tensor::zero::<f32>(&[n, self.width])?;
@@ -217,23 +201,8 @@ impl Graph {
                     cells.copy_from_slice(row);
                 }
             }
-            self.run_batch(input)?
-        };
-        for (output, softmax) in outputs.iter_mut().zip(&self.softmax) {
-            if *softmax {
-                let mut tensor =
-                    std::mem::replace(output, Tensor::zero::<f32>(&[0])?.into_tvalue())
-                        .into_tensor();
-                let columns = tensor.shape().last().copied().unwrap_or(1).max(1);
-                tensor
-                    .try_as_plain_ram_mut()?
-                    .as_slice_mut::<f32>()?
-                    .chunks_exact_mut(columns)
-                    .for_each(|row| PostTransform::Softmax.apply(row));
-                *output = tensor.into_tvalue();
-            }
+            self.run_batch(input)
         }
-        Ok(outputs)
     }
 
     /// Runs the batch plan on `input`; a long batch is split across the
@@ -357,18 +326,4 @@ fn check_input(model: &InferenceModel, name: &str, width: usize) -> Result<(), G
         )));
     }
     Ok(())
-}
-
-/// The input of `output` when `output` is a float softmax over the last of
-/// its two axes.
-fn softmax_input(model: &TypedModel, output: OutletId) -> Option<OutletId> {
-    let node = model.node(output.node);
-    let softmax = node.op_as::<Softmax>()?;
-    let over_classes = softmax.kind == SoftmaxKind::Softmax
-        && softmax.quant_output_dt.is_none()
-        && softmax.axes.as_slice() == [1];
-    match node.inputs.as_slice() {
-        [logits] if over_classes => Some(*logits),
-        _ => None,
-    }
 }
