@@ -2,8 +2,8 @@
 //! (feature `hydrate`).
 //!
 //! Sepal renders in Leptos *islands* mode: every page is plain server-rendered
-//! HTML, and only components marked `#[island]` ship WASM and hydrate. See the
-//! README ("Rendering mode") for the measurements behind that choice.
+//! HTML, and only components marked `#[island]` ship WASM and hydrate. See
+//! `docs/decisions/islands.md` for the measurements behind that choice.
 
 pub mod auth;
 pub mod error;

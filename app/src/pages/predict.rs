@@ -140,7 +140,7 @@ fn field_id(feature: &str) -> String {
 /// Once hydrated, the button says the prediction is on its way and cannot
 /// be pressed twice. (Leptos' `ActionForm` would post in the background
 /// instead, but it adds ~39 KB of WASM, brotli, for no visible gain here;
-/// see README "Pages".)
+/// see `docs/decisions/plain-form-post.md`.)
 #[island]
 fn PredictFormIsland(children: Children) -> impl IntoView {
     let pending = RwSignal::new(false);
