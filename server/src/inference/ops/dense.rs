@@ -6,8 +6,8 @@
 //! per row against onnxruntime's 140–270 (BENCHMARKS.md).
 //!
 //! [`fuse`] finds the layers in a typed graph, before tract's optimizer
-//! reshapes them (a one-output layer's `W` becomes a vector); every other matrix
-//! product stays tract's.
+//! reshapes them (a one-output layer's `W` becomes a vector); every other
+//! matrix product stays tract's.
 
 use tract_onnx::{
     tract_core::ops::{

@@ -21,6 +21,7 @@ use super::{
 struct RowsSoftmax;
 
 impl InPlace for RowsSoftmax {
+    // Named for messages only: it comes from [`replace`], not from reading ONNX.
     const ONNX: &'static str = "Softmax";
 
     fn apply(&self, values: &mut [f32], columns: usize) -> TractResult<()> {
