@@ -32,6 +32,7 @@ const PASSWORD = 'sepal-dev';
 const USERS = {
   alice: { name: 'Alice Liddell', email: 'alice@example.org', groups: ['sepal-users'] },
   bob: { name: 'Bob Marley', email: 'bob@example.org', groups: ['sepal-users'] },
+  grace: { name: 'Grace Hopper', email: 'grace@example.org', groups: ['sepal-users'] },
   ada: { name: 'Ada Lovelace', email: 'ada@example.org', groups: ['sepal-users', 'admin'] },
   mallory: { name: 'Mallory Guest', email: 'mallory@elsewhere.test', groups: ['guests'] },
 };
