@@ -2,8 +2,9 @@
 //! to f32 `[N, features]`, pruned to the outputs Sepal reads, and optimized
 //! into two plans, one for any number of rows and one made for a single
 //! row (the request path, where tract picks kernels for the known shape).
-//! Before tract optimizes them, Sepal's passes put its own dense layers and
-//! softmaxes in place of tract's (`ops::dense`, `ops::softmax`).
+//! Before tract optimizes them, Sepal's passes put its own dense layers,
+//! softmaxes and top-k selections in place of tract's (`ops::dense`,
+//! `ops::softmax`, `ops::top_k`).
 
 use std::{
     cell::RefCell,
@@ -134,6 +135,7 @@ impl Graph {
                 .and_then(|mut m| {
                     ops::dense::fuse(&mut m)?;
                     ops::softmax::replace(&mut m)?;
+                    ops::top_k::replace(&mut m)?;
                     m.into_optimized()
                 })
                 .and_then(|m| m.into_runnable())
@@ -326,4 +328,35 @@ fn check_input(model: &InferenceModel, name: &str, width: usize) -> Result<(), G
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_knn_export_picks_neighbours_with_sepals_operators_and_no_transpose() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../models/suite/binary_knn_plain/model.onnx"
+        );
+        let bytes = std::fs::read(path).expect("the suite's k-NN");
+        let graph = Graph::load(&bytes, "X", 30, &["label", "probabilities"]).expect("loads");
+        let ops: Vec<_> = graph
+            .batch
+            .model()
+            .nodes()
+            .iter()
+            .map(|n| n.op.name().to_string())
+            .collect();
+        for op in ["Sepal.SquaredDistances", "Sepal.TopK"] {
+            assert!(ops.iter().any(|o| o == op), "{op} in {ops:?}");
+        }
+        // The distances come out `[N, M]` as the top-k reads them: the
+        // scan's `[M, N]` and the export's transpose cancel out.
+        assert!(
+            !ops.iter().any(|o| o.contains("Axis") || o == "Topk"),
+            "{ops:?}"
+        );
+    }
 }

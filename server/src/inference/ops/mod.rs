@@ -26,6 +26,7 @@ mod post_transform;
 mod scaler;
 pub mod softmax;
 mod svm;
+pub mod top_k;
 mod tree_ensemble;
 mod zip_map;
 

@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 use tract_onnx::{
     model::{OnnxOpRegister, ParsingContext},
     pb::{GraphProto, NodeProto},
+    tract_core::ops::change_axes::AxisOp,
     tract_hir::internal::*,
 };
 
@@ -155,17 +156,87 @@ impl Expansion for SquaredDistances {
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
         let rows = inputs[0];
-        let distances = model.wire_node(prefix, Distances, inputs)?[0];
-        Ok(tvec!(rows, distances))
+        let by_row = model.wire_node(prefix, Distances, inputs)?[0];
+        // The scan stacks `[M, N]`; the exports transpose it straight back,
+        // and tract takes the two moves away.
+        let by_training_row = model.wire_node(
+            format!("{prefix}.by_training_row"),
+            AxisOp::Move(1, 0),
+            &[by_row],
+        )?[0];
+        Ok(tvec!(rows, by_training_row))
     }
 }
 
-/// `[M, N]` squared distances from each of `M` training rows to each of
-/// `N` rows, computed in place: tract's broadcast `Sub`, `Square` and sum
-/// went through an `[M, N, F]` tensor (54 MB for 1,000 rows of the breast
-/// cancer k-NN), and took ~50 µs per row of a batch.
+/// `[N, M]` squared distances from each of `N` rows to each of `M`
+/// training rows. tract's broadcast `Sub`, `Square` and sum went through
+/// an `[M, N, F]` tensor (54 MB for 1,000 rows of the breast cancer k-NN)
+/// and took ~50 µs per row of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Distances;
+
+/// Rows in one vector of sums, and training rows taken together: each of
+/// the `KNOWN` sums of a block is a chain of multiply-adds, and four chains
+/// keep the vector units busy while each waits on its last step.
+const ROWS: usize = 8;
+const KNOWN: usize = 4;
+
+impl Distances {
+    /// Fills `out` (`[N, M]`) for `rows` (`[N, F]`) and `training` (`[M, F]`).
+    fn run(rows: &[f32], training: &[f32], features: usize, out: &mut [f32]) {
+        let f = features.max(1);
+        let m = training.len() / f;
+        if m == 0 {
+            return;
+        }
+        // A block's rows feature by feature, each feature one vector.
+        let mut block = vec![[0f32; ROWS]; f];
+        for (rows, out) in rows.chunks(f * ROWS).zip(out.chunks_mut(m * ROWS)) {
+            for (k, lanes) in block.iter_mut().enumerate() {
+                for (r, lane) in lanes.iter_mut().enumerate() {
+                    // Lanes past the last row are zeros, never written out.
+                    *lane = rows.get(r * f + k).copied().unwrap_or(0.0);
+                }
+            }
+            let mut known = training.chunks_exact(f * KNOWN);
+            for (q, four) in (&mut known).enumerate() {
+                Self::write(&Self::sums::<KNOWN>(&block, four), q * KNOWN, m, out);
+            }
+            let first = m - known.remainder().len() / f;
+            for (j, one) in known.remainder().chunks_exact(f).enumerate() {
+                Self::write(&Self::sums::<1>(&block, one), first + j, m, out);
+            }
+        }
+    }
+
+    /// The squared distances from the block's rows to the `J` training
+    /// rows of `known`; each adds its features' terms in order.
+    #[inline(always)]
+    fn sums<const J: usize>(block: &[[f32; ROWS]], known: &[f32]) -> [[f32; ROWS]; J] {
+        let f = block.len();
+        let mut sums = [[0f32; ROWS]; J];
+        for (k, xs) in block.iter().enumerate() {
+            for (j, sums) in sums.iter_mut().enumerate() {
+                let t = known[j * f + k];
+                for (sum, x) in sums.iter_mut().zip(xs) {
+                    let d = x - t;
+                    *sum = d.mul_add(d, *sum);
+                }
+            }
+        }
+        sums
+    }
+
+    /// Writes distances to training rows `first..` for the block's rows
+    /// that `out` (rows of `m`) has.
+    fn write<const J: usize>(sums: &[[f32; ROWS]; J], first: usize, m: usize, out: &mut [f32]) {
+        for (r, out) in out.chunks_exact_mut(m).enumerate() {
+            for (j, sums) in sums.iter().enumerate() {
+                out[first + j] = sums[r];
+            }
+        }
+    }
+}
 
 impl Op for Distances {
     fn name(&self) -> StaticName {
@@ -188,23 +259,13 @@ impl EvalOp for Distances {
             );
         };
         ensure!(f == f_training, "rows of {f} and {f_training} features");
-        let rows = rows.try_as_plain_ram()?;
-        let training = training.try_as_plain_ram()?;
-        let (rows, training) = (rows.as_slice::<f32>()?, training.as_slice::<f32>()?);
-        let mut out = Tensor::zero::<f32>(&[m, n])?;
-        {
-            let mut plain = out.try_as_plain_ram_mut()?;
-            let cells = plain.as_slice_mut::<f32>()?;
-            // One training row against every row: the rows stay in cache.
-            for (known, distances) in training
-                .chunks_exact(f.max(1))
-                .zip(cells.chunks_exact_mut(n.max(1)))
-            {
-                for (row, distance) in rows.chunks_exact(f.max(1)).zip(distances) {
-                    *distance = super::squared_distance(known, row);
-                }
-            }
-        }
+        let mut out = Tensor::zero::<f32>(&[n, m])?;
+        Self::run(
+            rows.try_as_plain_ram()?.as_slice::<f32>()?,
+            training.try_as_plain_ram()?.as_slice::<f32>()?,
+            f,
+            out.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
+        );
         Ok(tvec!(out.into_tvalue()))
     }
 }
@@ -212,10 +273,35 @@ impl EvalOp for Distances {
 impl TypedOp for Distances {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         Ok(tvec!(f32::fact([
-            inputs[1].shape[0].clone(),
-            inputs[0].shape[0].clone()
+            inputs[0].shape[0].clone(),
+            inputs[1].shape[0].clone()
         ])))
     }
 
     as_op!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_distance_of_blocks_and_rests() {
+        // 11 rows (a block and a rest), 7 training rows (four and three).
+        let f = 3;
+        let value = |i: usize| ((i as f32) * 0.618).sin() * 4.0;
+        let rows: Vec<f32> = (0..11 * f).map(value).collect();
+        let training: Vec<f32> = (100..100 + 7 * f).map(value).collect();
+        let mut out = vec![f32::NAN; 11 * 7];
+        Distances::run(&rows, &training, f, &mut out);
+        for (n, row) in rows.chunks_exact(f).enumerate() {
+            for (m, known) in training.chunks_exact(f).enumerate() {
+                let expected = row
+                    .iter()
+                    .zip(known)
+                    .fold(0.0f32, |sum, (x, t)| (x - t).mul_add(x - t, sum));
+                assert_eq!(out[n * 7 + m], expected, "row {n}, training row {m}");
+            }
+        }
+    }
 }
