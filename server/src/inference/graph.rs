@@ -17,8 +17,6 @@ use tract_onnx::{
     tract_hir::{infer::Factoid, internal::*},
 };
 
-use rayon::prelude::*;
-
 use super::ops;
 
 /// Why an ONNX file cannot be run as asked.
@@ -227,12 +225,25 @@ impl Graph {
         let parts = (0..threads)
             .map(|t| input.slice(0, t * per, ((t + 1) * per).min(rows)))
             .collect::<TractResult<Vec<_>>>()?;
-        // rayon's pool is started once: no thread is started per batch.
-        let answers: Vec<TractResult<TVec<TValue>>> = parts
-            .into_par_iter()
-            .map(|part| self.batch.run(tvec!(part.into())))
-            .collect();
-        let answers = answers.into_iter().collect::<TractResult<Vec<_>>>()?;
+        let mut answers: Vec<Option<TractResult<TVec<TValue>>>> =
+            parts.iter().map(|_| None).collect();
+        // This thread runs the first part while rayon's pool (started once,
+        // no thread started per batch) runs the others, so the work starts
+        // without waiting for a pool thread to wake.
+        rayon::in_place_scope(|scope| {
+            let mut jobs = parts.into_iter().zip(&mut answers);
+            let here = jobs.next();
+            for (part, answer) in jobs {
+                scope.spawn(move |_| *answer = Some(self.batch.run(tvec!(part.into()))));
+            }
+            if let Some((part, answer)) = here {
+                *answer = Some(self.batch.run(tvec!(part.into())));
+            }
+        });
+        let answers = answers
+            .into_iter()
+            .map(|answer| answer.context("every part of the batch ran")?)
+            .collect::<TractResult<Vec<_>>>()?;
         (0..answers[0].len())
             .map(|output| {
                 let parts: Vec<&Tensor> = answers.iter().map(|a| &*a[output]).collect();
