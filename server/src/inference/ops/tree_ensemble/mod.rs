@@ -41,8 +41,8 @@ fn each_row(
     if forest.trees() == 1 {
         let mut groups = rows.chunks_exact(columns * LANES);
         for group in &mut groups {
-            let lanes = std::array::from_fn(|i| &group[i * columns..(i + 1) * columns]);
-            for (leaf, cells) in forest.first_tree_leaves(lanes).into_iter().zip(&mut cells) {
+            let leaves = forest.first_tree_leaves(group, columns);
+            for (leaf, cells) in leaves.into_iter().zip(&mut cells) {
                 picked.push(score(Reached::Leaf(leaf), cells));
             }
         }
