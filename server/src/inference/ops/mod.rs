@@ -359,27 +359,3 @@ fn linear_rows(rows: &[f32], columns: usize, weights: &[f32], intercepts: &[f32]
         }
     }
 }
-
-/// `Σ (aᵢ − bᵢ)²`, in eight running sums the compiler keeps in vector
-/// lanes (a single running sum has to add in order, one at a time).
-#[inline]
-fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
-    let term = |x: f32, y: f32| (x - y) * (x - y);
-    let mut sums = [0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| term(*x, *y))
-        .sum();
-    for (x, y) in a8.zip(b8) {
-        for lane in 0..8 {
-            sums[lane] += term(x[lane], y[lane]);
-        }
-    }
-    // Added as a tree (three vector adds), not lane after lane (seven
-    // dependent ones).
-    let s4 = [0, 1, 2, 3].map(|i| sums[i] + sums[i + 4]);
-    (s4[0] + s4[2]) + (s4[1] + s4[3]) + tail
-}

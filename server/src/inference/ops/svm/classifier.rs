@@ -12,15 +12,15 @@
 
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
-use super::Kernel;
+use super::{Kernel, SupportVectors};
 use crate::inference::ops::{OnRows, RowWidth, evaluated, post_transform::PostTransform};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Classifier {
     kernel: Kernel,
     labels: Arc<Tensor>,
-    /// `[vectors, features]`; empty for a linear model.
-    support_vectors: Vec<f32>,
+    /// Empty for a linear model.
+    vectors: SupportVectors,
     /// Where each class's support vectors start, and one past the last.
     starts: Vec<usize>,
     /// `[classes − 1, vectors]` (libsvm's layout), or `[classes, features]`
@@ -112,7 +112,7 @@ pub fn parse(
     crate::inference::ops::parsed(Classifier {
         kernel,
         labels,
-        support_vectors,
+        vectors: SupportVectors::new(&support_vectors, features),
         starts,
         coefficients,
         rho,
@@ -129,16 +129,13 @@ impl Classifier {
 
     /// Scores one row into `scores`; returns its class index.
     fn score(&self, row: &[f32], scores: &mut [f32]) -> usize {
-        if self.support_vectors.is_empty() {
+        if self.vectors.is_empty() {
             return self.score_linear(row, scores);
         }
         let k = self.classes();
         let vectors = self.starts[k];
-        let kernels: Vec<f32> = self
-            .support_vectors
-            .chunks_exact(self.features)
-            .map(|v| self.kernel.of(row, v))
-            .collect();
+        let mut kernels = Vec::new();
+        self.vectors.kernels(self.kernel, row, &mut kernels);
 
         // One decision per pair, in libsvm's order; products in f32 summed
         // in f64, as onnxruntime.
@@ -225,7 +222,7 @@ impl Classifier {
     /// Columns of the score output.
     fn score_width(&self) -> usize {
         let k = self.classes();
-        if self.support_vectors.is_empty() || self.platt.is_some() || k == 2 {
+        if self.vectors.is_empty() || self.platt.is_some() || k == 2 {
             k
         } else {
             k * (k - 1) / 2

@@ -5,14 +5,14 @@
 
 use tract_onnx::{model::ParsingContext, pb::NodeProto, tract_hir::internal::*};
 
-use super::Kernel;
+use super::{Kernel, SupportVectors};
 use crate::inference::ops::{OnRows, RowWidth, evaluated};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Regressor {
     kernel: Kernel,
-    /// `[vectors, features]`; empty for a linear model.
-    support_vectors: Vec<f32>,
+    /// Empty for a linear model.
+    vectors: SupportVectors,
     coefficients: Vec<f32>,
     rho: f32,
     features: usize,
@@ -50,7 +50,7 @@ pub fn parse(
     let one_class = node.get_attr_opt::<i64>("one_class")?.unwrap_or(0) != 0;
     crate::inference::ops::parsed(Regressor {
         kernel,
-        support_vectors,
+        vectors: SupportVectors::new(&support_vectors, features),
         coefficients,
         rho: rho[0],
         features,
@@ -60,13 +60,15 @@ pub fn parse(
 
 impl Regressor {
     fn predict(&self, row: &[f32]) -> f32 {
-        let sum = if self.support_vectors.is_empty() {
+        let sum = if self.vectors.is_empty() {
             crate::inference::ops::dot(&self.coefficients, row)
         } else {
-            self.support_vectors
-                .chunks_exact(self.features)
+            let mut kernels = Vec::new();
+            self.vectors.kernels(self.kernel, row, &mut kernels);
+            kernels
+                .iter()
                 .zip(&self.coefficients)
-                .map(|(v, c)| self.kernel.of(row, v) * c)
+                .map(|(k, c)| k * c)
                 .sum()
         };
         let y = sum + self.rho;
