@@ -14,8 +14,9 @@ const LEAF: u32 = 1 << 31;
 /// How many trees a row walks at once (or rows a tree, in a one-tree
 /// forest). Eight walks overlap more of their waits on memory than four:
 /// a 1,000-row batch of the suite's random-forest regressor took ~2.3 µs
-/// per row with four, ~1.6 with eight; its one decision tree ~23 and ~16 ns
-/// (one thread, `/tmp` micro-benchmarks of this walk on the suite's trees).
+/// per row with four, ~1.6 with eight; its decision-tree regressor ~23 and
+/// ~16 ns (one thread, `/tmp` micro-benchmarks of this walk on the suite's
+/// trees; shallow gradient-boosted trees lost ~14% with eight).
 pub const LANES: usize = 8;
 
 /// Set in a split's `feature` when a missing value (NaN) goes to its true
