@@ -158,7 +158,8 @@ fn exp_lanes(values: &mut [f32]) {
         let e_r = p.mul_add(r * r, r) + 1.0;
         // n is within −126..=128 here; 2ⁿ as the float whose exponent is n.
         let two_n = f32::from_bits(((n as i32 + 127).clamp(0, 254) as u32) << 23);
-        *value = if x > -87.3 { e_r * two_n } else { 0.0 };
+        // NaN (a missing feature) stays NaN, as it does in `f32::exp`.
+        *value = if x <= -87.3 { 0.0 } else { e_r * two_n };
     }
 }
 
@@ -179,6 +180,9 @@ mod tests {
         let mut far = [-100.0, -87.5];
         exp_lanes(&mut far);
         assert_eq!(far, [0.0, 0.0]);
+        let mut missing = [f32::NAN];
+        exp_lanes(&mut missing);
+        assert!(missing[0].is_nan());
     }
 
     #[test]
