@@ -101,8 +101,13 @@ impl Dense {
             let mut blocks = rows.chunks_exact(self.inputs * ROWS);
             let mut outs = out.chunks_exact_mut(self.outputs * ROWS);
             // A block's rows turned on their side (`[inputs, ROWS]`), so the
-            // values of one input for all of them are side by side.
-            let mut side = vec![0f32; self.inputs * ROWS];
+            // values of one input for all of them are side by side. Only a
+            // batch of a block or more needs it (not a one-row request).
+            let mut side = if blocks.len() > 0 {
+                vec![0f32; self.inputs * ROWS]
+            } else {
+                Vec::new()
+            };
             for (block, out) in (&mut blocks).zip(&mut outs) {
                 for (r, row) in block.chunks_exact(self.inputs).enumerate() {
                     for (k, x) in row.iter().enumerate() {
