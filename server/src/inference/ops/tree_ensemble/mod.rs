@@ -8,6 +8,7 @@
 mod classifier;
 mod forest;
 mod regressor;
+mod split;
 
 use tract_onnx::{
     model::{OnnxOpRegister, ParsingContext},
