@@ -80,7 +80,8 @@ pub fn parse(
 }
 
 impl Classifier {
-    /// Scores one row into `scores` and returns its class index.
+    /// Scores one row into `scores` (before the post transform, but for a
+    /// binary ensemble's) and returns its class index.
     #[inline]
     fn score(&self, reached: Reached<'_>, scores: &mut [f32]) -> usize {
         match (&self.forest.leaves, self.binary) {
@@ -115,9 +116,8 @@ impl Classifier {
                     }
                 });
                 scores.iter_mut().zip(&self.base).for_each(|(s, b)| *s += b);
-                let class = first_max(scores);
-                self.post.apply(scores);
-                class
+                // The post transform follows, for all rows at once (`post`).
+                first_max(scores)
             }
             // `parse` builds one-value leaves exactly for the binary case.
             _ => 0,
@@ -155,6 +155,14 @@ impl OnRows for Classifier {
             picked,
             |reached, out| self.score(reached, out),
         );
+    }
+
+    /// A binary ensemble's one score is turned into two in `score`.
+    fn post(&self) -> PostTransform {
+        match self.binary {
+            Some(_) => PostTransform::None,
+            None => self.post,
+        }
     }
 }
 
