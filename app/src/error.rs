@@ -1,7 +1,28 @@
-//! The one error type that server functions return to the browser.
+//! The one error type that server functions return to the browser, and
+//! the project's error policy.
 //!
-//! It crosses the wire as JSON, so its messages are written for the person
-//! reading them; internal details are logged on the server, never sent.
+//! `AppError` crosses the wire as JSON, so its messages are written for the
+//! person reading them; internal details are logged on the server, never
+//! sent.
+//!
+//! # Error policy
+//!
+//! - **Each layer has its own error type**, with `thiserror`, whose message
+//!   says what to do: the store's `StoreError`, the model's `ModelFailed`
+//!   (and the server's `ModelError` at load), the prediction service's
+//!   `PredictError`, sign-in's `AuthError`, start-up's `server::Error`.
+//!   These keep their cause and never log.
+//! - **An error becomes an answer at the edge**: an `AppError` for the
+//!   pages and their server functions, a `Problem` (RFC 9457) for the JSON
+//!   API. Both say what the caller can do and leave internals out.
+//! - **A cause is logged once, where it is dropped.** A `Problem` carries
+//!   its cause and logs it as it becomes a response. An `AppError` is
+//!   serialized by Leptos (over HTTP) or rendered (during server-side
+//!   rendering) with no hook of ours in between, so the conversions into
+//!   `AppError` that drop a cause (from `StoreError` and `PredictError`)
+//!   are where it is logged, and nothing below them logs it again.
+//! - Invalid input and refusals (4xx) are the caller's business: answered,
+//!   not logged as errors.
 
 use leptos::server_fn::{
     codec::JsonEncoding,

@@ -10,6 +10,8 @@ pub mod error;
 pub mod model;
 mod pages;
 pub mod predictions;
+#[cfg(feature = "ssr")]
+pub mod service;
 pub mod status;
 pub mod store;
 

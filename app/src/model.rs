@@ -501,7 +501,13 @@ impl FeatureSpec {
 #[cfg(feature = "ssr")]
 pub trait Predictor: Send + Sync {
     fn manifest(&self) -> &Manifest;
-    /// Runs the model on validated rows. A failure is logged by the
-    /// implementation; the error says only that the server failed.
-    fn predict(&self, rows: &[Features]) -> Result<Predictions, crate::error::AppError>;
+    /// Runs the model on validated rows.
+    fn predict(&self, rows: &[Features]) -> Result<Predictions, ModelFailed>;
 }
+
+/// The model could not run on validated rows: a fault of the served model
+/// or of its runtime, never of the input. The text is for the server's log.
+#[cfg(feature = "ssr")]
+#[derive(Debug, thiserror::Error)]
+#[error("the model failed: {0}")]
+pub struct ModelFailed(pub String);

@@ -5,17 +5,18 @@ mod api;
 pub mod auth;
 mod config;
 mod http;
+mod router;
 pub mod inference;
 pub mod model_folder;
 pub mod store;
 pub mod telemetry;
 
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use app::model::Predictor;
 
 pub use config::{Command, Config, LogFormat, ModelCommand, StoreCommand};
-pub use http::{Services, router};
+pub use router::{Services, router};
 
 /// What can stop the server from starting or serving. Each message says what
 /// the operator can do about it.
@@ -63,7 +64,6 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     let services = Services {
         model: Arc::new(model),
         store,
-        started: Instant::now(),
     };
     let app = router(&config, services)?;
     let listener = tokio::net::TcpListener::bind(config.addr)

@@ -19,7 +19,7 @@ use axum::{
 };
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
 
-use crate::api::Problem;
+use super::problem::Problem;
 
 /// How often keys that are back to a full burst are forgotten.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);

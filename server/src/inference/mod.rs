@@ -220,11 +220,9 @@ impl app::model::Predictor for Model {
         &self.manifest
     }
 
-    fn predict(&self, rows: &[Features]) -> Result<Predictions, app::error::AppError> {
-        Model::predict(self, rows).map_err(|err| {
-            tracing::error!(%err, model = %self.manifest.name, "prediction failed");
-            app::error::AppError::Internal
-        })
+    fn predict(&self, rows: &[Features]) -> Result<Predictions, app::model::ModelFailed> {
+        Model::predict(self, rows)
+            .map_err(|err| app::model::ModelFailed(format!("{}: {err}", self.manifest.name)))
     }
 }
 

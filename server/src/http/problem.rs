@@ -1,4 +1,4 @@
-//! API errors as RFC 9457 `application/problem+json`, and the JSON body
+//! HTTP errors as RFC 9457 `application/problem+json`, and the JSON body
 //! extractor whose every refusal is one.
 
 use axum::{
@@ -9,7 +9,7 @@ use axum::{
 use serde::{Serialize, de::DeserializeOwned};
 use utoipa::ToSchema;
 
-use app::{error::AppError, model::InvalidInput, predictions::server::PredictError};
+use app::{error::AppError, model::InvalidInput, service::PredictError, store::StoreError};
 
 /// An error answer: what went wrong, for people and for programs.
 #[derive(Debug, Serialize, ToSchema)]
@@ -26,6 +26,10 @@ pub struct Problem {
     /// Set as `WWW-Authenticate` on 401 and 403 answers (RFC 6750).
     #[serde(skip)]
     pub challenge: Option<String>,
+    /// What failed inside the server: logged when the problem is answered,
+    /// never sent.
+    #[serde(skip)]
+    cause: Option<String>,
 }
 
 /// One refused field.
@@ -47,6 +51,16 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             challenge: None,
+            cause: None,
+        }
+    }
+
+    /// A failure inside the server, answered as `shown` says (a 500 or a
+    /// 503 and its message for people); `cause` stays in the log.
+    fn server_fault(shown: AppError, cause: impl std::fmt::Display) -> Self {
+        Problem {
+            cause: Some(cause.to_string()),
+            ..Problem::from(shown)
         }
     }
 
@@ -104,20 +118,36 @@ impl From<PredictError> for Problem {
         match err {
             PredictError::Invalid(invalid) => Problem::invalid([(None, invalid)]),
             PredictError::KeyReused => Problem::new(StatusCode::CONFLICT, err.to_string()),
-            PredictError::App(err) => err.into(),
+            PredictError::Store(err) => err.into(),
+            PredictError::Model(_) | PredictError::Unexpected { .. } => {
+                Problem::server_fault(AppError::Internal, err)
+            }
         }
     }
 }
 
-impl From<app::store::StoreError> for Problem {
-    fn from(err: app::store::StoreError) -> Self {
-        AppError::from(err).into()
+impl From<StoreError> for Problem {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => Problem::server_fault(AppError::Unavailable, err),
+            StoreError::Conflict | StoreError::Backend(_) => {
+                Problem::server_fault(AppError::Internal, err)
+            }
+        }
     }
 }
 
+/// The one place an API error's cause is logged: as it is answered.
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(cause) = &self.cause {
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                tracing::warn!(%cause, "request failed: a service is unavailable");
+            } else {
+                tracing::error!(%cause, "request failed");
+            }
+        }
         let mut response = (status, axum::Json(&self)).into_response();
         let headers = response.headers_mut();
         headers.insert(
