@@ -5,6 +5,9 @@
 //! `POST /auth/logout`. Pages under [`PROTECTED`] send signed-out browsers
 //! to sign in and back.
 
+mod bearer_token;
+mod claims;
+mod id_token;
 mod oidc;
 mod sessions;
 mod verified_tokens;
@@ -30,7 +33,9 @@ use tower_sessions::{
 use url::Url;
 
 use oidc::Attempt;
-pub use oidc::{JWKS_REFRESH_INTERVAL, Oidc, SepalIdToken, verify_bearer_token, verify_id_token};
+pub use bearer_token::verify_bearer_token;
+pub use id_token::verify_id_token;
+pub use oidc::{JWKS_REFRESH_INTERVAL, Oidc, SepalIdToken};
 pub use sessions::StoreSessions;
 pub use verified_tokens::{VerifiedToken, VerifiedTokens};
 

@@ -1,6 +1,7 @@
-//! The OpenID Connect side of sign-in: discovery, the authorization request
-//! (PKCE S256, `state`, `nonce`), the code exchange and ID token validation,
-//! and the provider's sign-out URL.
+//! The OpenID Connect client: discovery (and the provider's keys, fetched
+//! again for an unknown key), the authorization request (PKCE S256,
+//! `state`, `nonce`), the code exchange, and the provider's sign-out URL.
+//! The tokens themselves are checked in `id_token` and `bearer_token`.
 
 use std::{
     collections::HashMap,
@@ -12,7 +13,7 @@ use app::auth::User;
 use openidconnect::{
     AdditionalClaims, AuthorizationCode, Client, CsrfToken, EmptyAdditionalProviderMetadata,
     EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken, IdTokenFields,
-    IdTokenVerifier, IssuerUrl, LogoutProviderMetadata, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    IssuerUrl, LogoutProviderMetadata, Nonce, PkceCodeChallenge, PkceCodeVerifier,
     ProviderMetadata, Scope, StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
     core::{
         CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
@@ -28,8 +29,8 @@ use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
 use super::{
-    AuthError, AuthSettings,
-    verified_tokens::{LEEWAY_SECS, VerifiedToken, VerifiedTokens},
+    AuthError, AuthSettings, bearer_token::verify_bearer_token, id_token::verify_id_token,
+    verified_tokens::VerifiedTokens,
 };
 
 /// Claims beyond the standard ones, kept by name: the groups claim's name is
@@ -92,22 +93,6 @@ type Metadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
-/// Signature algorithms accepted on ID tokens: asymmetric ones only, so
-/// `none` and HMAC (with the public key as secret, or the client secret) fail.
-const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 9] = [
-    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
-    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
-    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
-    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
-    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
-    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
-    CoreJwsSigningAlgorithm::EdDsa,
-];
-/// How far `iat` may be in the future (clock skew), and how old a token may be.
-const IAT_SKEW: Duration = Duration::from_secs(60);
-const IAT_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 /// The provider's keys are fetched again for an unknown `kid`, at most this often.
 pub const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -329,194 +314,4 @@ impl Oidc {
         }
         Some(url)
     }
-}
-
-/// Validates an ID token: signature by one of the provider's keys with an
-/// asymmetric algorithm; `iss`, `aud` (and `azp` when there are several
-/// audiences), `exp`, `iat` and `nonce`. Returns the user it names.
-pub fn verify_id_token(
-    settings: &AuthSettings,
-    issuer: &IssuerUrl,
-    jwks: &CoreJsonWebKeySet,
-    token: &SepalIdToken,
-    nonce: &Nonce,
-) -> Result<User, AuthError> {
-    // A verifier without the client secret: it cannot accept HMAC at all.
-    let verifier = IdTokenVerifier::new_public_client(
-        settings.client_id.clone(),
-        issuer.clone(),
-        jwks.clone(),
-    )
-    .set_allowed_algs(ALLOWED_ALGS)
-    .set_issue_time_verifier_fn(|iat| {
-        let age = chrono::Utc::now().signed_duration_since(iat);
-        let skew = chrono::Duration::from_std(IAT_SKEW).map_err(|e| e.to_string())?;
-        let max_age = chrono::Duration::from_std(IAT_MAX_AGE).map_err(|e| e.to_string())?;
-        if age < -skew {
-            Err(format!("issued in the future ({iat})"))
-        } else if age > max_age {
-            Err(format!("issued too long ago ({iat})"))
-        } else {
-            Ok(())
-        }
-    });
-    let claims = token.claims(&verifier, nonce).map_err(|err| match err {
-        openidconnect::ClaimsVerificationError::SignatureVerification(
-            openidconnect::SignatureVerificationError::NoMatchingKey,
-        ) => AuthError::UnknownKey,
-        other => AuthError::Token(other.to_string()),
-    })?;
-    // openidconnect leaves `azp` unchecked; when present it must be Sepal.
-    if let Some(azp) = claims.authorized_party()
-        && azp != &settings.client_id
-    {
-        return Err(AuthError::Token(format!(
-            "azp is {}, not Sepal",
-            azp.as_str()
-        )));
-    }
-
-    user(
-        settings,
-        claims.issuer().as_str(),
-        claims.subject().as_str(),
-        claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
-        claims
-            .email()
-            .filter(|_| claims.email_verified() == Some(true))
-            .map(|e| e.as_str()),
-        &claims.additional_claims().claims,
-    )
-}
-
-/// The user a validated token names. `verified_email` is the address only
-/// when the provider verified it: an unverified one could be anyone's (self
-/// sign-up, or a user editing their own attribute), so it is not used.
-fn user(
-    settings: &AuthSettings,
-    issuer: &str,
-    subject: &str,
-    name: Option<&str>,
-    verified_email: Option<&str>,
-    other_claims: &HashMap<String, serde_json::Value>,
-) -> Result<User, AuthError> {
-    let groups = match other_claims.get(&settings.groups_claim) {
-        None => Vec::new(),
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .filter_map(|g| g.as_str().map(str::to_owned))
-            .collect(),
-        // Some providers send a single group as a string.
-        Some(serde_json::Value::String(group)) => vec![group.clone()],
-        Some(_) => {
-            return Err(AuthError::Token(format!(
-                "claim {} is not a list",
-                settings.groups_claim
-            )));
-        }
-    };
-    let email = verified_email.map(str::to_owned);
-    Ok(User {
-        issuer: issuer.to_owned(),
-        subject: subject.to_owned(),
-        name: name
-            .map(str::to_owned)
-            .or_else(|| email.clone())
-            .unwrap_or_else(|| subject.to_owned()),
-        is_admin: settings
-            .admin_group
-            .as_ref()
-            .is_some_and(|admin| groups.contains(admin)),
-        email,
-        groups,
-    })
-}
-
-/// The claims of an API bearer token that Sepal reads; the rest are kept
-/// by name for the groups claim.
-#[derive(Debug, Deserialize)]
-struct BearerClaims {
-    iss: String,
-    sub: String,
-    exp: i64,
-    name: Option<String>,
-    email: Option<String>,
-    email_verified: Option<bool>,
-    #[serde(flatten)]
-    other: HashMap<String, serde_json::Value>,
-}
-
-/// The asymmetric algorithms an API token may be signed with (as for ID
-/// tokens): `none` and HMAC are refused, so a public key can never be
-/// used as a shared secret.
-const BEARER_ALGS: [jsonwebtoken::Algorithm; 9] = [
-    jsonwebtoken::Algorithm::RS256,
-    jsonwebtoken::Algorithm::RS384,
-    jsonwebtoken::Algorithm::RS512,
-    jsonwebtoken::Algorithm::PS256,
-    jsonwebtoken::Algorithm::PS384,
-    jsonwebtoken::Algorithm::PS512,
-    jsonwebtoken::Algorithm::ES256,
-    jsonwebtoken::Algorithm::ES384,
-    jsonwebtoken::Algorithm::EdDSA,
-];
-
-/// Validates an API bearer token, as an API gateway's JWT authorizer does:
-/// a JWT signed by one of the provider's keys (by `kid`) with an asymmetric
-/// algorithm, `iss` the provider, `aud` including the API's audience
-/// (SEPAL_API_AUDIENCE: an access token's audience, or the client id for ID
-/// tokens), `exp` in the future and `nbf` in the past (60 s leeway).
-pub fn verify_bearer_token(
-    settings: &AuthSettings,
-    issuer: &IssuerUrl,
-    jwks: &CoreJsonWebKeySet,
-    token: &str,
-) -> Result<VerifiedToken, AuthError> {
-    let refused = |why: String| AuthError::Token(why);
-    let header = jsonwebtoken::decode_header(token)
-        .map_err(|err| refused(format!("not a signed JWT: {err}")))?;
-    if !BEARER_ALGS.contains(&header.alg) {
-        return Err(refused(format!(
-            "algorithm {:?} is not accepted",
-            header.alg
-        )));
-    }
-    let kid = header
-        .kid
-        .ok_or_else(|| refused("the token names no key (kid)".into()))?;
-    // openidconnect's key type, read as jsonwebtoken's; keys of a type
-    // jsonwebtoken does not know are skipped.
-    let jwk = jwks
-        .keys()
-        .iter()
-        .filter_map(|key| serde_json::to_value(key).ok())
-        .filter_map(|key| serde_json::from_value::<jsonwebtoken::jwk::Jwk>(key).ok())
-        .find(|key| key.common.key_id.as_deref() == Some(kid.as_str()))
-        .ok_or(AuthError::UnknownKey)?;
-    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk)
-        .map_err(|err| refused(format!("the provider's key {kid} is unusable: {err}")))?;
-    let mut validation = jsonwebtoken::Validation::new(header.alg);
-    validation.set_issuer(&[issuer.as_str()]);
-    validation.set_audience(&[settings.api_audience.as_str()]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.validate_nbf = true;
-    validation.leeway = LEEWAY_SECS.unsigned_abs();
-    let claims = jsonwebtoken::decode::<BearerClaims>(token, &key, &validation)
-        .map_err(|err| refused(err.to_string()))?
-        .claims;
-    let user = user(
-        settings,
-        &claims.iss,
-        &claims.sub,
-        claims.name.as_deref(),
-        claims
-            .email
-            .as_deref()
-            .filter(|_| claims.email_verified == Some(true)),
-        &claims.other,
-    )?;
-    Ok(VerifiedToken {
-        user,
-        expires_at: claims.exp,
-    })
 }
