@@ -4,18 +4,12 @@
 //! SQLite's write lock. sqlx runs each connection on its own thread, so the
 //! async runtime never blocks on disk.
 //!
-//! New predictions are group-committed: puts that arrive while the writer is
-//! busy, or while it lets the requests already under way catch up, are
-//! inserted together by its next statement (one commit, one trip to the
-//! writer's thread), and each put still learns whether its own record was
-//! inserted.
-//!
-//! Checkpoints (copying the WAL into the database file, with an fsync of
-//! each) run four times a second while there are writes, not inside the
-//! writer's commits as SQLite's automatic ones would: the bulk of the copy
-//! runs on a reader connection beside the writer, and only what the writer
-//! added meanwhile is copied between two of its groups, which lets the WAL
-//! start over (see [`run_checkpoint`]).
+//! Here: opening the file, and the queries. New predictions go through the
+//! writer's task (`writer`), which group-commits them and starts the
+//! checkpoints (`checkpoint`).
+
+mod checkpoint;
+mod writer;
 
 use std::{
     fs::File,
@@ -43,27 +37,7 @@ use sqlx::{
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-/// The most new records one statement inserts.
-const MAX_GROUP: usize = 128;
-/// How many times the writer lets the runtime run its other ready tasks, and
-/// read what has arrived on the sockets, before it takes a group. Woken by a
-/// put, it would run next on that put's thread (tokio runs a task just woken
-/// first), with only that put and a few others: ~7 records a commit under
-/// `make load-bench`, each commit writing ~5 pages to the WAL. Two rounds
-/// add no wait without load, and under load gather the puts of the requests
-/// read meanwhile (BENCHMARKS.md, "JSON API under load").
-const GATHER_ROUNDS: usize = 2;
-/// How often the WAL is copied into the database file, if anything was
-/// written since the last copy began. Each copy is a burst of work beside
-/// the requests (a third busy thread on two cores), and it grows with the
-/// writes since the last one: four short bursts a second delay requests
-/// less than one long one (BENCHMARKS.md, "JSON API under load").
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
-/// A checkpoint's reader-side steps are repeated (at most this many times)
-/// until one copies no more than [`WRITER_STEP_FRAMES`] pages, so that the
-/// step on the writer's connection, which holds up commits, copies few.
-const MAX_READER_STEPS: usize = 8;
-const WRITER_STEP_FRAMES: i64 = 64;
+use writer::{MAX_GROUP, PendingPut, insert_groups};
 
 pub struct SqliteStore {
     readers: SqlitePool,
@@ -72,18 +46,6 @@ pub struct SqliteStore {
     /// does not wake its threads and sync its file four times a second.
     written: Arc<AtomicBool>,
     puts: mpsc::Sender<PendingPut>,
-}
-
-/// A record waiting for the writer, and where to say whether it was inserted.
-struct PendingPut {
-    owner: String,
-    id: String,
-    /// The predicted class, for the class filter's index; none for a
-    /// regressor's record.
-    class: Option<String>,
-    idempotency_key: Option<String>,
-    json: String,
-    inserted: oneshot::Sender<Result<bool, StoreError>>,
 }
 
 impl SqliteStore {
@@ -367,163 +329,6 @@ impl Store for SqliteStore {
             .map_err(sql)?;
         Ok(())
     }
-}
-
-/// The writer's loop: waits for a put, takes every other one waiting too (up
-/// to [`MAX_GROUP`]), inserts them all with one statement, and answers each.
-/// Every [`CHECKPOINT_INTERVAL`] it starts a checkpoint, unless nothing was
-/// `written` since the last one began or that one is still running. Ends
-/// when the store is dropped.
-async fn insert_groups(
-    writer: SqlitePool,
-    readers: SqlitePool,
-    database: Arc<File>,
-    written: Arc<AtomicBool>,
-    mut pending: mpsc::Receiver<PendingPut>,
-) {
-    let mut group = Vec::with_capacity(MAX_GROUP);
-    let mut ticks = tokio::time::interval(CHECKPOINT_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut checkpoint: Option<tokio::task::JoinHandle<()>> = None;
-    loop {
-        tokio::select! {
-            received = pending.recv_many(&mut group, MAX_GROUP) => {
-                if received == 0 {
-                    break;
-                }
-                for _ in 0..GATHER_ROUNDS {
-                    tokio::task::yield_now().await;
-                }
-                while group.len() < MAX_GROUP && let Ok(put) = pending.try_recv() {
-                    group.push(put);
-                }
-                let inserted = insert_group(&writer, &group).await;
-                written.store(true, Ordering::Release);
-                for (i, put) in group.drain(..).enumerate() {
-                    let answer = inserted.as_ref().map(|flags| flags[i]);
-                    // A put whose caller has gone needs no answer.
-                    let _ = put.inserted.send(answer.map_err(Clone::clone));
-                }
-            }
-            _ = ticks.tick() => {
-                if checkpoint.as_ref().is_none_or(|running| running.is_finished())
-                    && written.swap(false, Ordering::AcqRel)
-                {
-                    checkpoint = Some(tokio::spawn(run_checkpoint(
-                        readers.clone(),
-                        writer.clone(),
-                        database.clone(),
-                        written.clone(),
-                    )));
-                }
-            }
-        }
-    }
-    // The store is gone: SQLite's connections close before the database
-    // file's descriptor does (see `SqliteStore::open`).
-    if let Some(running) = checkpoint {
-        let _ = running.await;
-    }
-    writer.close().await;
-    readers.close().await;
-    drop(database);
-}
-
-/// Copies the WAL into the database file in PASSIVE steps. First on a
-/// reader connection, beside the writer, so the copy holds up no commit;
-/// repeated while a step still had many frames to copy, since the writer
-/// added frames meanwhile. Then on the writer's own connection, between two
-/// groups, for the few frames left. The WAL starts over only after a
-/// checkpoint that copied all of it, which under sustained writes
-/// reader-side steps alone never do: the WAL grew by every commit (1.5 GB in
-/// 20 s of `make load-bench`).
-async fn run_checkpoint(
-    readers: SqlitePool,
-    writer: SqlitePool,
-    database: Arc<File>,
-    written: Arc<AtomicBool>,
-) {
-    if let Err(err) = checkpoint_steps(&readers, &writer, database).await {
-        written.store(true, Ordering::Release);
-        tracing::warn!(error = %err, "SQLite checkpoint failed; retried at the next interval");
-    }
-}
-
-async fn checkpoint_steps(
-    readers: &SqlitePool,
-    writer: &SqlitePool,
-    database: Arc<File>,
-) -> Result<(), sqlx::Error> {
-    let mut copied_until = 0;
-    for _ in 0..MAX_READER_STEPS {
-        let checkpointed = checkpoint_step(readers).await?;
-        let copied = checkpointed - copied_until;
-        copied_until = checkpointed;
-        if copied <= WRITER_STEP_FRAMES {
-            break;
-        }
-    }
-    // Only a step that copies the whole WAL syncs the database file, so the
-    // writer-side one would flush every page the steps above copied while
-    // commits wait (up to 20 ms, `perf sched`): flush them here first.
-    tokio::task::spawn_blocking(move || database.sync_data())
-        .await
-        .map_err(std::io::Error::other)??;
-    checkpoint_step(writer).await?;
-    Ok(())
-}
-
-/// One PASSIVE checkpoint; returns how many of the WAL's frames are now in
-/// the database file.
-async fn checkpoint_step(pool: &SqlitePool) -> Result<i64, sqlx::Error> {
-    let (_busy, _frames, checkpointed): (i64, i64, i64) =
-        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(pool)
-            .await?;
-    Ok(checkpointed)
-}
-
-/// One statement: the records and their counts (kept by a trigger) change
-/// together or not at all. Nearly always every record is new, and that
-/// statement is all it takes; when one's id or idempotency key is taken,
-/// it fails whole (SQLite undoes a statement that breaks a constraint) and
-/// the records go in one by one, each skipped if taken, in one transaction.
-/// Returns, for each put in order, whether its record was inserted.
-async fn insert_group(writer: &SqlitePool, group: &[PendingPut]) -> Result<Vec<bool>, StoreError> {
-    match insert_statement(group).build().execute(writer).await {
-        Ok(_) => return Ok(vec![true; group.len()]),
-        Err(sqlx::Error::Database(db)) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {}
-        Err(err) => return Err(sql(err)),
-    }
-    let mut one_by_one = writer.begin().await.map_err(sql)?;
-    let mut inserted = Vec::with_capacity(group.len());
-    for put in group {
-        let mut insert = insert_statement(std::slice::from_ref(put));
-        insert.push(" ON CONFLICT DO NOTHING");
-        let added = insert
-            .build()
-            .execute(&mut *one_by_one)
-            .await
-            .map_err(sql)?
-            .rows_affected();
-        inserted.push(added == 1);
-    }
-    one_by_one.commit().await.map_err(sql)?;
-    Ok(inserted)
-}
-
-/// `INSERT` of the puts' records, one row each.
-fn insert_statement(puts: &[PendingPut]) -> QueryBuilder<'_, sqlx::Sqlite> {
-    let mut insert =
-        QueryBuilder::new("INSERT INTO predictions (owner, id, class, idempotency_key, record) ");
-    insert.push_values(puts, |mut row, put| {
-        row.push_bind(&put.owner)
-            .push_bind(&put.id)
-            .push_bind(&put.class)
-            .push_bind(&put.idempotency_key)
-            .push_bind(&put.json);
-    });
-    insert
 }
 
 fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<PredictionRecord, StoreError> {
