@@ -4,7 +4,7 @@
 //! user, no user, and bad input of every kind.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::web::{Browser, ONE_PER_SECOND_PER_USER, Sepal, sepal};
 use reqwest::{Method, StatusCode, header};

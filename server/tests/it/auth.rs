@@ -4,7 +4,7 @@
 //! has a test here that fails without it.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

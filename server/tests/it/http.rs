@@ -2,9 +2,9 @@
 // A test should stop at the first unexpected error.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
-use std::{fs, path::Path, sync::Arc, time::Instant};
+use std::{fs, path::Path, sync::Arc};
 
 use axum::{
     Router,
@@ -29,7 +29,6 @@ async fn app(site_root: &Path) -> Router {
         Services {
             model: Arc::new(model),
             store: Arc::new(store),
-            started: Instant::now(),
         },
     )
     .unwrap()
@@ -211,7 +210,6 @@ async fn a_cors_origin_that_is_not_an_origin_stops_the_start_with_a_reason() {
         let services = Services {
             model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
             store: Arc::new(store),
-            started: Instant::now(),
         };
         let Err(err) = server::router(&config, services) else {
             panic!("{bad} was accepted as a CORS origin");
@@ -241,7 +239,6 @@ async fn readyz_is_503_while_the_store_is_unreachable() {
         Services {
             model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
             store: Arc::new(store),
-            started: Instant::now(),
         },
     )
     .unwrap();

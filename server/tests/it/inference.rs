@@ -7,7 +7,7 @@
 
 use std::{collections::BTreeMap, fs, path::Path};
 
-mod common;
+use crate::common;
 
 use app::model::{Features, Manifest, Metrics, Predictor, Task};
 use serde::Deserialize;

@@ -3,7 +3,7 @@
 //! downloads. Sepal runs on a real port with the local OpenID provider.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::web::{Browser, ONE_PER_SECOND_PER_USER, Sepal, sepal};
 use reqwest::{StatusCode, header};

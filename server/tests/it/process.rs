@@ -4,7 +4,7 @@
 // A test should stop at the first unexpected error.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::{
     io::{BufRead, BufReader, Read, Write},

@@ -6,7 +6,7 @@
 //! and set it. Each test uses a table of its own.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::{
     process::{Child, Command},

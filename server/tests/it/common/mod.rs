@@ -1,5 +1,5 @@
 //! What the tests and benches share: DynamoDB Local clients.
-#![allow(dead_code, clippy::unwrap_used)] // each test crate uses its own part
+#![allow(clippy::unwrap_used)]
 
 pub mod web;
 

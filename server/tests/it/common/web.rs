@@ -1,7 +1,7 @@
 //! Sepal on a real port with its local OpenID provider, and a cookie-keeping
 //! HTTP client playing the browser.
 
-use std::{path::Path, sync::Arc, time::Instant};
+use std::{path::Path, sync::Arc};
 
 use app::store::Store;
 use clap::Parser;
@@ -93,7 +93,6 @@ pub async fn serve(
     let services = Services {
         model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
         store,
-        started: Instant::now(),
     };
     let app = server::router(&config, services).unwrap();
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
