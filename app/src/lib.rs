@@ -12,7 +12,6 @@ mod pages;
 pub mod predictions;
 #[cfg(feature = "ssr")]
 pub mod service;
-pub mod status;
 pub mod store;
 
 use leptos::prelude::*;

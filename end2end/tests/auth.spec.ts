@@ -21,10 +21,17 @@ test('sign in, see your name, sign out, and protected pages ask again', async ({
   await expect(page.getByRole('heading', { name: 'Your account' })).toBeVisible();
   await page.screenshot({ path: test.info().outputPath('account.png'), fullPage: true });
 
-  // The status island still hydrates under the CSP, on a signed-in page.
-  await page.goto('/');
-  await expect(page.getByRole('button', { name: 'Check the server' })).toBeEnabled();
+  // The form's island still hydrates under the CSP, on a signed-in page:
+  // its button turns pending on submit (stopped here before it is sent).
+  await page.goto('/predict');
+  await page.waitForLoadState('networkidle');
+  await page.evaluate(() =>
+    document.querySelector('form.predict-form')!.addEventListener('submit', (e) => e.preventDefault()),
+  );
+  await page.getByRole('button', { name: 'Predict' }).click();
+  await expect(page.getByRole('button', { name: 'Predicting…' })).toBeDisabled();
   await expect(page.locator('header .who')).toHaveText('Alice Liddell');
+  await page.goto('/');
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   // The provider asks to end its own session too, then sends the browser back.

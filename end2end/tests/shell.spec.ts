@@ -10,11 +10,9 @@ test.describe('server rendering, with JavaScript disabled', () => {
     expect(response?.status()).toBe(200);
     await expect(page).toHaveTitle('Sepal');
     await expect(page.getByRole('link', { name: 'Sepal' })).toBeVisible();
-    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Name that iris.');
-    await expect(page.getByText('four measurements')).toBeVisible();
-    // Without the WASM the status check cannot run, and says so.
-    await expect(page.getByRole('button', { name: 'Check the server' })).toBeDisabled();
-    await expect(page.getByText('This check needs JavaScript')).toBeVisible();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Iris species');
+    await expect(page.getByText('length and width of its sepals and petals')).toBeVisible();
+    await expect(page.getByRole('link', { name: 'Sign in to predict' })).toBeVisible();
   });
 
   test('an unknown address answers 404 with a way back', async ({ page }) => {
@@ -24,31 +22,6 @@ test.describe('server rendering, with JavaScript disabled', () => {
     await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
     await page.getByRole('link', { name: 'Go to the start page' }).click();
     await expect(page).toHaveURL('/');
-  });
-});
-
-test.describe('hydration', () => {
-  test('the status card comes alive and calls its server function', async ({ page }) => {
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') errors.push(msg.text());
-    });
-
-    await page.goto('/');
-    const button = page.getByRole('button', { name: 'Check the server' });
-    // Enabled only by code that runs in the WASM: fails if hydration breaks.
-    await expect(button).toBeEnabled();
-    await expect(page.getByTestId('status-message')).toHaveText('Not checked yet.');
-    await expect(page.getByText('This check needs JavaScript')).toBeHidden();
-
-    const call = page.waitForResponse((r) => r.url().endsWith('/fn/status'));
-    await button.click();
-    expect((await call).status()).toBe(200);
-    await expect(page.getByTestId('status-message')).toHaveText(
-      /^Sepal \d+\.\d+\.\d+ is up, serving the iris 1\.0\.0 model, and has been running for \d+ s\.$/,
-    );
-    expect(errors).toEqual([]);
   });
 });
 
@@ -67,7 +40,8 @@ test.describe('static files and bad requests', () => {
   });
 
   test('a malformed server-function call is a clear 400, not a crash', async ({ request, baseURL }) => {
-    const response = await request.post('/fn/status', {
+    // `prediction` takes an id, which this body does not give.
+    const response = await request.post('/fn/prediction', {
       // Sent as Sepal's own page would: other origins are refused (auth.spec.ts).
       headers: { 'content-type': 'application/json', origin: baseURL! },
       data: '{"not json',

@@ -70,9 +70,11 @@ async fn start_page_is_rendered_on_the_server() {
     let (status, _, body) = send(app(site.path()).await, get("/")).await;
     assert_eq!(status, StatusCode::OK);
     let html = text(&body);
-    assert!(html.contains("<h1>Name that iris.</h1>"), "{html}");
-    // The island's button waits for hydration before it can be used.
-    assert!(html.contains("disabled"), "{html}");
+    // Said from the served model's manifest, with the way to its form.
+    assert!(html.contains("<h1>Iris species</h1>"), "{html}");
+    assert!(html.contains("from the length and width of its sepals and petals"), "{html}");
+    assert!(html.contains("Fill in the 4 values the model needs."), "{html}");
+    assert!(html.contains(r#"href="/auth/login?return_to=/predict""#), "{html}");
     assert!(html.contains("/pkg/sepal.css"), "{html}");
 }
 
@@ -90,23 +92,23 @@ async fn unknown_paths_get_the_not_found_page_with_404() {
 }
 
 #[tokio::test]
-async fn status_server_function_answers_with_the_version() {
+async fn manifest_server_function_answers_with_the_served_model() {
     let site = tempfile::tempdir().unwrap();
-    let request = post("/fn/status")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from("{}"))
+    let request = post("/fn/manifest")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::empty())
         .unwrap();
     let (status, _, body) = send(app(site.path()).await, request).await;
-    assert_eq!(status, StatusCode::OK);
-    let status: app::status::StatusReport = serde_json::from_slice(&body).unwrap();
-    assert_eq!(status.version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(status.model, "iris 1.0.0");
+    assert_eq!(status, StatusCode::OK, "{}", text(&body));
+    let manifest: app::model::Manifest = serde_json::from_slice(&body).unwrap();
+    assert_eq!((manifest.name.as_str(), manifest.version.as_str()), ("iris", "1.0.0"));
 }
 
 #[tokio::test]
 async fn malformed_server_function_call_is_a_400_with_a_reason() {
     let site = tempfile::tempdir().unwrap();
-    let request = post("/fn/status")
+    // `prediction` takes an id, which this body does not give.
+    let request = post("/fn/prediction")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(r#"{"not json"#))
         .unwrap();
