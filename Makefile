@@ -12,12 +12,19 @@ CLIPPY := cargo clippy --all-targets --locked
 SSR := -p app -p server --features app/ssr
 HYDRATE := -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown
 
-.PHONY: dev test tools-dev tools-test tools-bench lint unit test-venv release e2e api-fuzz venv model bench store-bench render-bench load-bench
+.PHONY: dev test check tools-dev tools-test tools-bench lint unit test-venv release e2e api-fuzz venv model bench store-bench render-bench load-bench
 
 dev: tools-dev
 	scripts/dev.sh
 
 test: tools-test lint unit release e2e api-fuzz
+
+# The inner loop: formatting, lints and the unit tests (no DynamoDB Local,
+# OpenID provider or browser), in a minute or two once built.
+check:
+	cargo fmt --all --check
+	$(CLIPPY) $(SSR) -- -D warnings
+	cargo test --locked $(SSR) --lib
 
 tools-dev:
 	scripts/ensure-tools.sh dev
