@@ -36,7 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The scripts Leptos writes carry the nonce of this response's CSP.
     #[cfg(feature = "ssr")]
     if let Some(auth::CspNonce(nonce)) = auth::request_extension::<auth::CspNonce>() {
-        provide_context(leptos::nonce::Nonce::from_value(nonce));
+        provide_context(Nonce::from_value(nonce));
     }
     view! {
         <!DOCTYPE html>

@@ -9,7 +9,8 @@
 //! SEPAL_BENCH_DYNAMODB_SIZES (default 100,10000).
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
+#[allow(dead_code)] // the store benchmarks use only its DynamoDB Local part
 mod common;
 
 use std::{

@@ -5,9 +5,9 @@ mod api;
 pub mod auth;
 mod config;
 mod http;
-mod router;
 pub mod inference;
 pub mod model_folder;
+mod router;
 pub mod store;
 pub mod telemetry;
 

@@ -160,7 +160,10 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
         );
     let app = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz).with_state(services.store.clone()))
+        .route(
+            "/readyz",
+            get(health::readyz).with_state(services.store.clone()),
+        )
         .fallback_service(limited);
     // Around the whole router as one service: `Router::layer` would wrap
     // each route in each layer, boxed, and every request clones and drops

@@ -28,8 +28,12 @@ fn introduction(manifest: Manifest, signed_in: bool) -> impl IntoView {
         view! { <a class="button" href="/auth/login?return_to=/predict">"Sign in to predict"</a> }
     };
     let answer = match manifest.task {
-        Task::Classification => "Read the answer, how sure the model is, and where your input sits among the training data.",
-        Task::Regression => "Read the predicted value and where your input sits among the training data.",
+        Task::Classification => {
+            "Read the answer, how sure the model is, and where your input sits among the training data."
+        }
+        Task::Regression => {
+            "Read the predicted value and where your input sits among the training data."
+        }
     };
     view! {
         <section class="hero">

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 pub fn NotFoundPage() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(leptos::server_fn::http_export::StatusCode::NOT_FOUND);
+        response.set_status(server_fn::http_export::StatusCode::NOT_FOUND);
     }
 
     view! {

@@ -7,7 +7,7 @@ fn status(_code: u16) {
     #[cfg(feature = "ssr")]
     if let (Some(response), Ok(code)) = (
         use_context::<leptos_axum::ResponseOptions>(),
-        leptos::server_fn::http_export::StatusCode::from_u16(_code),
+        server_fn::http_export::StatusCode::from_u16(_code),
     ) {
         response.set_status(code);
     }

@@ -19,9 +19,10 @@ use axum::{
 use super::{
     Api, MAX_BATCH,
     idempotency_key::IdempotencyKey,
+    json::ApiJson,
     schema::{Batch, Created, ListParams, PredictRequest, Prediction, PredictionPage},
 };
-use crate::http::problem::{ApiJson, Problem};
+use crate::http::problem::Problem;
 
 /// Predicts the class (or value) of one row or a batch, and stores each prediction.
 #[utoipa::path(

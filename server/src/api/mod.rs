@@ -5,27 +5,22 @@
 //! generated from this code (`/api/v1/openapi.json`).
 //!
 //! `routes` (here) puts together the bearer check (`bearer`), CORS
-//! (`cors`), the handlers (`handlers`, with the `Idempotency-Key` header in
-//! `idempotency_key`), the JSON shapes (`schema`) and the document
-//! (`openapi`).
+//! (`cors`), the handlers (`handlers`; the `Idempotency-Key` header in
+//! `idempotency_key`, the request body in `json`), the JSON shapes
+//! (`schema`) and the document (`openapi`).
 
 mod bearer;
 mod cors;
 mod handlers;
 mod idempotency_key;
+mod json;
 mod openapi;
 mod schema;
 
 use std::sync::Arc;
 
-use app::{auth::User, model::Predictor, store::Store};
-use axum::{
-    Json, Router,
-    extract::DefaultBodyLimit,
-    http::StatusCode,
-    middleware,
-    routing::get,
-};
+use app::{model::Predictor, store::Store};
+use axum::{Json, Router, extract::DefaultBodyLimit, http::StatusCode, middleware, routing::get};
 
 use crate::{
     Error,
@@ -68,7 +63,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
     let document = Json(openapi::document(api.model.manifest()));
     let protected = Router::new()
         .route("/predictions", get(handlers::list).post(handlers::create))
-        .route("/predictions/{id}", get(handlers::read).delete(handlers::remove))
+        .route(
+            "/predictions/{id}",
+            get(handlers::read).delete(handlers::remove),
+        )
         .route("/model", get(handlers::model))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such API route") })
         .method_not_allowed_fallback(method_not_allowed)

@@ -110,7 +110,7 @@ impl<'de> Deserialize<'de> for PredictRequest {
         impl<'de> Visitor<'de> for Rows {
             type Value = PredictRequest;
 
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an object of feature values, or an array of such objects")
             }
 

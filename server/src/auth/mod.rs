@@ -32,9 +32,9 @@ use tower_sessions::{
 };
 use url::Url;
 
-use oidc::Attempt;
 pub use bearer_token::verify_bearer_token;
 pub use id_token::verify_id_token;
+use oidc::Attempt;
 pub use oidc::{JWKS_REFRESH_INTERVAL, Oidc, SepalIdToken};
 pub use sessions::StoreSessions;
 pub use verified_tokens::{VerifiedToken, VerifiedTokens};

@@ -45,7 +45,7 @@ pub fn init(args: &Init<'_>) -> Result<String, FolderError> {
         path: args.onnx.to_owned(),
         detail,
     };
-    let proto = tract_onnx::onnx()
+    let proto = onnx()
         .proto_model_for_read(&mut bytes.as_slice())
         .map_err(|e| onnx_error(format!("{e:#}")))?;
     let graph = proto

@@ -66,7 +66,7 @@ impl<'a> Client<'a> {
     async fn send(
         &self,
         request: reqwest::RequestBuilder,
-    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    ) -> (StatusCode, header::HeaderMap, Value) {
         let response = request.send().await.unwrap();
         let (status, headers) = (response.status(), response.headers().clone());
         let text = response.text().await.unwrap();
@@ -86,7 +86,7 @@ impl<'a> Client<'a> {
         (status, headers, body)
     }
 
-    async fn post(&self, body: &Value) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    async fn post(&self, body: &Value) -> (StatusCode, header::HeaderMap, Value) {
         self.send(self.request(Method::POST, "/predictions").json(body))
             .await
     }
@@ -512,7 +512,7 @@ async fn bad_input_of_every_kind_is_a_clear_4xx_and_changes_nothing() {
 }
 
 /// Seconds in a 429's `Retry-After`.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> u64 {
+fn retry_after(headers: &header::HeaderMap) -> u64 {
     headers[header::RETRY_AFTER]
         .to_str()
         .unwrap()

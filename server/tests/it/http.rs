@@ -72,9 +72,18 @@ async fn start_page_is_rendered_on_the_server() {
     let html = text(&body);
     // Said from the served model's manifest, with the way to its form.
     assert!(html.contains("<h1>Iris species</h1>"), "{html}");
-    assert!(html.contains("from the length and width of its sepals and petals"), "{html}");
-    assert!(html.contains("Fill in the 4 values the model needs."), "{html}");
-    assert!(html.contains(r#"href="/auth/login?return_to=/predict""#), "{html}");
+    assert!(
+        html.contains("from the length and width of its sepals and petals"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Fill in the 4 values the model needs."),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"href="/auth/login?return_to=/predict""#),
+        "{html}"
+    );
     assert!(html.contains("/pkg/sepal.css"), "{html}");
 }
 
@@ -101,7 +110,10 @@ async fn manifest_server_function_answers_with_the_served_model() {
     let (status, _, body) = send(app(site.path()).await, request).await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
     let manifest: app::model::Manifest = serde_json::from_slice(&body).unwrap();
-    assert_eq!((manifest.name.as_str(), manifest.version.as_str()), ("iris", "1.0.0"));
+    assert_eq!(
+        (manifest.name.as_str(), manifest.version.as_str()),
+        ("iris", "1.0.0")
+    );
 }
 
 #[tokio::test]

@@ -575,7 +575,7 @@ async fn sqlite_copies_the_wal_into_the_database_file_by_itself() {
     let before = size();
     let owner = owner();
     for n in 0..500 {
-        let record = common::record(&owner, n, "setosa");
+        let record = record(&owner, n, "setosa");
         assert_eq!(store.put_prediction(&record).await.unwrap(), Put::Created);
     }
     // Commits only append to the WAL; the background checkpoint (four
@@ -634,7 +634,7 @@ async fn sqlite_copies_every_kind_of_write_into_the_database_file() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    let record = common::record(&owner(), 1, "setosa");
+    let record = record(&owner(), 1, "setosa");
     assert_eq!(store.put_prediction(&record).await.unwrap(), Put::Created);
     until_in_file("predictions").await;
     // Idle for several checkpoint intervals, then a write that is not a put.
@@ -676,7 +676,7 @@ async fn sqlite_starts_the_wal_over_under_sustained_writes() {
             tokio::spawn(async move {
                 let mut n = task * 1_000_000;
                 while writing.load(Ordering::Relaxed) {
-                    let record = common::record(&owner, n, "setosa");
+                    let record = record(&owner, n, "setosa");
                     assert_eq!(store.put_prediction(&record).await.unwrap(), Put::Created);
                     n += 1;
                 }
@@ -709,7 +709,7 @@ async fn sqlite_keeps_its_locks_through_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sepal.db");
     let store = SqliteStore::open(&path).await.unwrap();
-    let record = common::record(&owner(), 1, "setosa");
+    let record = record(&owner(), 1, "setosa");
     assert_eq!(store.put_prediction(&record).await.unwrap(), Put::Created);
     // Checkpoints run four times a second while there are writes: this is
     // several intervals.
@@ -718,7 +718,7 @@ async fn sqlite_keeps_its_locks_through_checkpoints() {
                 db = sqlite3.connect(sys.argv[1])\n\
                 print(db.execute('SELECT count(*) FROM predictions').fetchone()[0])\n\
                 db.close()";
-    let output = std::process::Command::new("python3")
+    let output = Command::new("python3")
         .args(["-c", read])
         .arg(&path)
         .output()

@@ -25,7 +25,10 @@ struct Parsed {
     rows: RowsArgMax,
 }
 
-fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+fn parse(
+    _: &ParsingContext<'_>,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let axis = node.get_attr_opt("axis")?.unwrap_or(0);
     let keep_dims = node.get_attr_opt("keepdims")?.unwrap_or(true);
     let last = node.get_attr_opt("select_last_index")?.unwrap_or(false);
@@ -83,7 +86,7 @@ impl Op for RowsArgMax {
 impl EvalOp for RowsArgMax {
     op_out_of_plan!();
 
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+    fn eval(&self, _: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
         let &[n, columns] = input.shape() else {
             bail!("ArgMax input is {:?}, expected [N, columns]", input.shape());

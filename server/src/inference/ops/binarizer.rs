@@ -19,7 +19,10 @@ struct Binarizer {
     threshold: f32,
 }
 
-fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+fn parse(
+    _: &ParsingContext<'_>,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     // onnxruntime fills in the schema's default, 0, when the attribute is absent.
     let threshold = node.get_attr_opt::<f32>("threshold")?.unwrap_or(0.0);
     Ok((expand(Binarizer { threshold }), vec![]))

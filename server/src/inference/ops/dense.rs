@@ -204,7 +204,7 @@ impl Op for Dense {
 impl EvalOp for Dense {
     op_out_of_plan!();
 
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+    fn eval(&self, _: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
         let &[n, columns] = input.shape() else {
             bail!(

@@ -23,7 +23,10 @@ struct Imputer {
     replaced: f32,
 }
 
-fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+fn parse(
+    _: &ParsingContext<'_>,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     if node
         .get_attr_opt_slice::<i64>("imputed_value_int64s")?
         .is_some()

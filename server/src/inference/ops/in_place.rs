@@ -43,7 +43,7 @@ macro_rules! in_place {
         impl EvalOp for $type {
             op_out_of_plan!();
 
-            fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+            fn eval(&self, _: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
                 crate::inference::ops::in_place::eval(self, inputs)
             }
         }

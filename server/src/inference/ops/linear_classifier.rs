@@ -31,7 +31,10 @@ struct LinearClassifier {
 
 impl Eq for LinearClassifier {}
 
-fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+fn parse(
+    _: &ParsingContext<'_>,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let labels = super::class_labels(node, "classlabels_ints")?;
     let coefficients: Vec<f32> = node.get_attr_vec("coefficients")?;
     let intercepts: Vec<f32> = node.get_attr_opt_vec("intercepts")?.unwrap_or_default();

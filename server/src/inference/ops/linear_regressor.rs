@@ -28,7 +28,10 @@ struct LinearRegressor {
 
 impl Eq for LinearRegressor {}
 
-fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+fn parse(
+    _: &ParsingContext<'_>,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let targets: i64 = node.get_attr_opt("targets")?.unwrap_or(1);
     let targets = usize::try_from(targets).unwrap_or(0);
     node.expect_attr("targets", targets >= 1, "at least one target")?;

@@ -216,7 +216,7 @@ macro_rules! evaluated {
         impl EvalOp for $type {
             op_out_of_plan!();
 
-            fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+            fn eval(&self, _: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
                 crate::inference::ops::eval_rows(self, inputs)
             }
         }

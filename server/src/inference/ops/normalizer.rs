@@ -24,7 +24,10 @@ enum Normalizer {
     L2,
 }
 
-fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+fn parse(
+    _: &ParsingContext<'_>,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let norm = match node.get_attr_opt::<&str>("norm")?.unwrap_or("MAX") {
         "MAX" => Normalizer::Max,
         "L1" => Normalizer::L1,

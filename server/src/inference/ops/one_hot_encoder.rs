@@ -22,7 +22,10 @@ struct OneHotEncoder {
     categories: Arc<Tensor>,
 }
 
-fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+fn parse(
+    _: &ParsingContext<'_>,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     if node.get_attr_opt_tvec::<&str>("cats_strings")?.is_some() {
         node.bail("encodes text categories; Sepal's inputs are numbers (cats_int64s)")?;
     }

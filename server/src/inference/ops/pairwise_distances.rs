@@ -15,7 +15,8 @@ use tract_onnx::{
     tract_hir::internal::*,
 };
 
-type Reader = fn(&ParsingContext, &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)>;
+type Reader =
+    fn(&ParsingContext<'_>, &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)>;
 
 /// tract's own `Scan` reader, for the scans this is not.
 static TRACT_SCAN: LazyLock<Option<Reader>> =
@@ -26,7 +27,7 @@ pub fn register(registry: &mut OnnxOpRegister) {
 }
 
 fn parse(
-    ctx: &ParsingContext,
+    ctx: &ParsingContext<'_>,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     if is_squared_distances(ctx, node)? {
@@ -42,7 +43,7 @@ fn parse(
 /// input (the training rows) whose body is skl2onnx's cdist: the state
 /// passed on, and `ReduceSumSquare(state − row, axes = [1], keepdims = 0)`
 /// (axes an attribute up to opset 17, a constant input from opset 18).
-fn is_squared_distances(ctx: &ParsingContext, node: &NodeProto) -> TractResult<bool> {
+fn is_squared_distances(ctx: &ParsingContext<'_>, node: &NodeProto) -> TractResult<bool> {
     let scan_inputs: i64 = node.get_attr_opt("num_scan_inputs")?.unwrap_or(0);
     let body = node.get_attr_opt::<&GraphProto>("body")?;
     let plain = [
@@ -249,7 +250,7 @@ impl Op for Distances {
 impl EvalOp for Distances {
     op_out_of_plan!();
 
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+    fn eval(&self, _: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (rows, training) = args_2!(inputs);
         let (&[n, f], &[m, f_training]) = (rows.shape(), training.shape()) else {
             bail!(

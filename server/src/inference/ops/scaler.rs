@@ -23,7 +23,10 @@ struct Scaler {
 
 impl Eq for Scaler {}
 
-fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+fn parse(
+    _: &ParsingContext<'_>,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let scale: Vec<f32> = node.get_attr_vec("scale")?;
     node.expect_attr("scale", !scale.is_empty(), "at least one value")?;
     let offset: Vec<f32> = node

@@ -60,7 +60,7 @@ impl Op for RowsTopK {
 impl EvalOp for RowsTopK {
     op_out_of_plan!();
 
-    fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+    fn eval(&self, _: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
         let &[n, m] = input.shape() else {
             bail!("TopK's input is {:?}, expected [N, M]", input.shape());

@@ -19,7 +19,10 @@ struct ZipMap {
     classes: usize,
 }
 
-fn parse(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+fn parse(
+    _: &ParsingContext<'_>,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let ints = node
         .get_attr_opt_slice::<i64>("classlabels_int64s")?
         .map(<[i64]>::len);

@@ -106,11 +106,11 @@ impl Provider {
     pub fn restart_with_a_new_key(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        std::fs::remove_file(self.keys.path().join("keys.json")).unwrap();
+        fs::remove_file(self.keys.path().join("keys.json")).unwrap();
         self.child = Self::spawn(self.port, &self.app_url, self.keys.path());
     }
 
-    fn spawn(port: u16, app_url: &str, keys: &std::path::Path) -> std::process::Child {
+    fn spawn(port: u16, app_url: &str, keys: &Path) -> std::process::Child {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oidc/provider.mjs");
         let child = std::process::Command::new("node")
             .arg(script)

@@ -37,7 +37,7 @@ struct Classifier {
 impl Eq for Classifier {}
 
 pub fn parse(
-    _: &ParsingContext,
+    _: &ParsingContext<'_>,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let labels = crate::inference::ops::class_labels(node, "classlabels_ints")?;

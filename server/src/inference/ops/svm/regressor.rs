@@ -22,7 +22,7 @@ struct Regressor {
 impl Eq for Regressor {}
 
 pub fn parse(
-    _: &ParsingContext,
+    _: &ParsingContext<'_>,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let coefficients: Vec<f32> = node.get_attr_vec("coefficients")?;

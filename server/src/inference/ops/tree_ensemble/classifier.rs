@@ -37,7 +37,7 @@ struct Binary {
 impl Eq for Classifier {}
 
 pub fn parse(
-    ctx: &ParsingContext,
+    ctx: &ParsingContext<'_>,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let labels = super::super::class_labels(node, "classlabels_int64s")?;

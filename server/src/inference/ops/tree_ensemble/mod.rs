@@ -57,7 +57,7 @@ fn each_row(
 /// The tree attributes of `node`; `leaf` is the leaves' prefix, `class` or
 /// `target`.
 fn attributes<'a>(
-    ctx: &ParsingContext,
+    ctx: &ParsingContext<'_>,
     node: &'a NodeProto,
     leaf: &str,
 ) -> TractResult<Attributes<'a>> {
@@ -84,7 +84,7 @@ fn attributes<'a>(
 
 /// A list of floats given as `name` or, from ai.onnx.ml opset 3, as a
 /// tensor `name_as_tensor` (possibly of doubles, taken as f32 here).
-fn floats(ctx: &ParsingContext, node: &NodeProto, name: &str) -> TractResult<Option<Vec<f32>>> {
+fn floats(ctx: &ParsingContext<'_>, node: &NodeProto, name: &str) -> TractResult<Option<Vec<f32>>> {
     let tensor_name = format!("{name}_as_tensor");
     match (
         node.get_attr_opt_slice::<f32>(name)?,

@@ -32,7 +32,7 @@ struct Regressor {
 impl Eq for Regressor {}
 
 pub fn parse(
-    ctx: &ParsingContext,
+    ctx: &ParsingContext<'_>,
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let targets: usize = node.get_attr_opt("n_targets")?.unwrap_or(1);
