@@ -70,10 +70,10 @@ pub fn App() -> impl IntoView {
             <Header />
             <main id="main">
                 <Routes fallback=NotFoundPage>
-                    <Route path=StaticSegment("") view=HomePage />
                     <Route path=StaticSegment("account") view=AccountPage />
                     // Async: the page is sent once its data is in, as whole
                     // HTML that needs no script to appear.
+                    <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("predict") view=PredictPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("history") view=HistoryPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("history"), StaticSegment("delete-all")) view=DeleteAllPage ssr=SsrMode::Async />
