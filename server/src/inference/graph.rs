@@ -54,9 +54,12 @@ pub struct Graph {
 /// A batch is split only into parts of at least this many rows.
 const ROWS_PER_THREAD: usize = 128;
 
-/// ... and only when it would take at least this long on one thread: waking
-/// another thread and copying the parts took ~50 µs here (a 1,000-row batch
-/// of a decision tree, 40 µs on one thread, took 92 µs split in two).
+/// ... and only when it would take at least this long on one thread (see
+/// docs/models.md, "Speed": on this project's VMs a pool thread that slept
+/// is slow to wake). Measured again on 2026-12-03 (`/tmp` micro-benchmark,
+/// a loop alone against halved with `rayon::in_place_scope`, medians of
+/// 300, 5 ms pauses between runs): 170 µs of work took 224 µs split, 1.2 ms
+/// took 1.28 ms; back to back, 430 µs took 263 µs split.
 const SPLIT_FROM: Duration = Duration::from_micros(400);
 
 /// Rows of zeros timed at load to learn a batch's cost per row.
@@ -176,7 +179,9 @@ impl Graph {
     }
 
     /// Runs the graph on `rows` of `width` values each; one row takes the
-    /// single-row plan.
+    /// single-row plan. A long batch is split across the machine's cores,
+    /// as onnxruntime splits its work, and the parts' outputs are put back
+    /// together in row order.
     pub fn run<'r>(
         &self,
         mut rows: impl ExactSizeIterator<Item = &'r [f32]>,
@@ -184,47 +189,24 @@ impl Graph {
         let n = rows.len();
         if n == 1 {
             let row = rows.next().context("one row was announced")?;
-            self.run_single_row(row)
-        } else {
-            // The input tensor is filled in place: no intermediate buffer.
-            let mut input = Tensor::zero::<f32>(&[n, self.width])?;
-            {
-                let mut plain = input.try_as_plain_ram_mut()?;
-                let cells = plain.as_slice_mut::<f32>()?;
-                for (row, cells) in rows.zip(cells.chunks_exact_mut(self.width)) {
-                    ensure!(
-                        row.len() == self.width,
-                        "a row has {} values, the model takes {}",
-                        row.len(),
-                        self.width
-                    );
-                    cells.copy_from_slice(row);
-                }
-            }
-            self.run_batch(input)
+            return self.run_single_row(row);
         }
-    }
-
-    /// Runs the batch plan on `input`; a long batch is split across the
-    /// machine's cores, as onnxruntime splits its work, and the parts'
-    /// outputs are put back together in row order.
-    fn run_batch(&self, input: Tensor) -> TractResult<TVec<TValue>> {
-        let rows = input.shape()[0];
-        let alone = self.row_cost * u32::try_from(rows).unwrap_or(u32::MAX);
+        let alone = self.row_cost * u32::try_from(n).unwrap_or(u32::MAX);
         let threads = if alone < SPLIT_FROM {
             1
         } else {
-            rayon::current_num_threads()
-                .min(rows / ROWS_PER_THREAD)
-                .max(1)
+            rayon::current_num_threads().min(n / ROWS_PER_THREAD).max(1)
         };
         if threads == 1 {
-            return self.batch.run(tvec!(input.into()));
+            return self.batch.run(tvec!(self.input(rows, n)?.into()));
         }
-        let per = rows.div_ceil(threads);
-        let parts = (0..threads)
-            .map(|t| input.slice(0, t * per, ((t + 1) * per).min(rows)))
-            .collect::<TractResult<Vec<_>>>()?;
+        let rows: Vec<&[f32]> = rows.collect();
+        // Each part's input is filled by the thread that runs it.
+        let run_part = |part: &[&[f32]]| {
+            let input = self.input(part.iter().copied(), part.len())?;
+            self.batch.run(tvec!(input.into()))
+        };
+        let parts: Vec<&[&[f32]]> = rows.chunks(n.div_ceil(threads)).collect();
         let mut answers: Vec<Option<TractResult<TVec<TValue>>>> =
             parts.iter().map(|_| None).collect();
         // This thread runs the first part while rayon's pool (started once,
@@ -234,10 +216,10 @@ impl Graph {
             let mut jobs = parts.into_iter().zip(&mut answers);
             let here = jobs.next();
             for (part, answer) in jobs {
-                scope.spawn(move |_| *answer = Some(self.batch.run(tvec!(part.into()))));
+                scope.spawn(move |_| *answer = Some(run_part(part)));
             }
             if let Some((part, answer)) = here {
-                *answer = Some(self.batch.run(tvec!(part.into())));
+                *answer = Some(run_part(part));
             }
         });
         let answers = answers
@@ -250,6 +232,24 @@ impl Graph {
                 Ok(Tensor::stack_tensors(0, &parts)?.into_tvalue())
             })
             .collect()
+    }
+
+    /// The `[n, width]` input tensor of `rows`, filled in place.
+    fn input<'r>(&self, rows: impl Iterator<Item = &'r [f32]>, n: usize) -> TractResult<Tensor> {
+        let mut input = Tensor::zero::<f32>(&[n, self.width])?;
+        let mut plain = input.try_as_plain_ram_mut()?;
+        let cells = plain.as_slice_mut::<f32>()?;
+        for (row, cells) in rows.zip(cells.chunks_exact_mut(self.width)) {
+            ensure!(
+                row.len() == self.width,
+                "a row has {} values, the model takes {}",
+                row.len(),
+                self.width
+            );
+            cells.copy_from_slice(row);
+        }
+        drop(plain);
+        Ok(input)
     }
 
     /// Runs the single-row plan with this thread's kept state and input. A
