@@ -105,20 +105,18 @@ fn class_labels(node: &NodeProto, ints: &str) -> TractResult<Arc<Tensor>> {
 
 /// The label output `[N]`: the label at each picked class index. (The type
 /// is checked first: a failed typed access makes an error, whose backtrace
-/// alone took ~10 µs per row when RUST_BACKTRACE is set.)
+/// alone took ~10 µs per row when RUST_BACKTRACE is set.) Built from owned
+/// arrays: `tensor1` of a slice would clone every text label a second time.
 fn labels_of(labels: &Tensor, picked: &[usize]) -> TractResult<Tensor> {
     let plain = labels.try_as_plain_ram()?;
     Ok(if labels.datum_type() == String::datum_type() {
         let strings = plain.as_slice::<String>()?;
-        tensor1(
-            &picked
-                .iter()
-                .map(|&i| strings[i].clone())
-                .collect::<Vec<_>>(),
-        )
+        let picked: Vec<String> = picked.iter().map(|&i| strings[i].clone()).collect();
+        tract_ndarray::Array1::from_vec(picked).into()
     } else {
         let numbers = plain.as_slice::<i64>()?;
-        tensor1(&picked.iter().map(|&i| numbers[i]).collect::<Vec<_>>())
+        let picked: Vec<i64> = picked.iter().map(|&i| numbers[i]).collect();
+        tract_ndarray::Array1::from_vec(picked).into()
     })
 }
 
