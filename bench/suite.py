@@ -6,7 +6,10 @@ and the estimator itself (refitted exactly as models/suite.py fits it) on
 the same 32 rows: one row at a time, cycling through them, and a batch of
 1,000 rows. Classifiers are timed with predict_proba (decision_function
 where there is none), regressors with predict. onnxruntime runs with its
-default session options (its threads on both cores).
+default session options (its threads on both cores), and the batch once
+more on one thread (`intra_op_num_threads = 1`): Sepal splits a batch
+across cores only when it would take 400 µs or more on one (see
+docs/models.md, "Speed"), so that figure compares the two core for core.
 
 Writes target/bench/suite-python.json (seconds per call, medians of 5
 timings) for bench/report.py. Run with the packages of models/requirements.txt:
@@ -82,17 +85,24 @@ def main() -> None:
             estimator = getattr(model, "predict_proba", None) or model.decision_function
 
         session = onnxruntime.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+        one_core = onnxruntime.SessionOptions()
+        one_core.intra_op_num_threads = 1
+        single = onnxruntime.InferenceSession(
+            str(folder / "model.onnx"), one_core, providers=["CPUExecutionProvider"]
+        )
         feed = expected["input"]
         results[entry.name] = {
             "onnxruntime, 1 row": median_seconds(cycling(lambda r: session.run(None, {feed: r}), rows)),
             "onnxruntime, 1000 rows": median_seconds(lambda: session.run(None, {feed: batch})),
+            "onnxruntime on one thread, 1000 rows": median_seconds(lambda: single.run(None, {feed: batch})),
             "estimator, 1 row": median_seconds(cycling(estimator, rows)),
             "estimator, 1000 rows": median_seconds(lambda: estimator(batch)),
         }
         r = results[entry.name]
         print(
             f"{entry.name:45} onnxruntime {r['onnxruntime, 1 row'] * 1e6:8.2f} µs/row,"
-            f" {r['onnxruntime, 1000 rows'] * 1e6:9.1f} µs/1000;"
+            f" {r['onnxruntime, 1000 rows'] * 1e6:9.1f} µs/1000"
+            f" ({r['onnxruntime on one thread, 1000 rows'] * 1e6:.1f} on one thread);"
             f" estimator {r['estimator, 1 row'] * 1e6:9.1f} µs/row, {r['estimator, 1000 rows'] * 1e6:9.1f} µs/1000",
             flush=True,
         )
