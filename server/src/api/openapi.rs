@@ -13,7 +13,7 @@ use crate::http::problem::{FieldProblem, Problem};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Sepal API", description = "Iris species predictions and their history, for a bearer token from Sepal's OpenID provider."),
+    info(title = "Sepal API"),
     paths(handlers::create, handlers::list, handlers::read, handlers::remove, handlers::model),
     components(schemas(Prediction, ModelInfo, Batch, Created, PredictionPage, Problem, FieldProblem, PredictRequest)),
     modifiers(&BearerScheme, &RateLimited),
@@ -120,6 +120,10 @@ pub(super) fn document(manifest: &Manifest) -> utoipa::openapi::OpenApi {
                 .max_items(Some(MAX_BATCH)),
         );
     let mut doc = ApiDoc::openapi();
+    doc.info.description = Some(format!(
+        "{}: predictions and their history, for a bearer token from Sepal's OpenID provider.",
+        manifest.title
+    ));
     let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
     schemas.insert("PredictionInput".to_owned(), input.build().into());
     schemas.insert(
@@ -149,4 +153,29 @@ pub(super) fn document(manifest: &Manifest) -> utoipa::openapi::OpenApi {
         }
     }
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn manifest(folder: &str) -> Manifest {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../models")
+            .join(folder)
+            .join("manifest.json");
+        let text = std::fs::read_to_string(path).expect("the committed model folder");
+        serde_json::from_str(&text).expect("its manifest")
+    }
+
+    /// The whole document, for a classifier and for a regressor: a change
+    /// to any operation, schema or parameter shows in review as a change
+    /// to `src/api/snapshots/` (`cargo insta review` to accept it).
+    #[test]
+    fn the_document_is_the_one_reviewed() {
+        insta::assert_json_snapshot!("iris", document(&manifest("iris")));
+        insta::assert_json_snapshot!("diabetes", document(&manifest("diabetes")));
+    }
 }
