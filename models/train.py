@@ -174,11 +174,11 @@ def skl2onnx_export(pipeline, n_features: int) -> onnx.ModelProto:
 def plot_points(spec: Spec, x, y) -> dict:
     """The whole data set on the spec's two plot features, with true classes."""
     names = [f.name for f in spec.features]
-    ix, iy = names.index(spec.plot[0]), names.index(spec.plot[1])
+    at_x, at_y = names.index(spec.plot[0]), names.index(spec.plot[1])
     return {
         "x": spec.plot[0],
         "y": spec.plot[1],
-        "points": [[float(a[ix]), float(a[iy]), int(c)] for a, c in zip(x, y)],
+        "points": [[float(a[at_x]), float(a[at_y]), int(c)] for a, c in zip(x, y)],
     }
 
 

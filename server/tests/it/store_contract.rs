@@ -76,7 +76,7 @@ contract!(
     pagination_sees_each_record_once_while_new_ones_arrive,
     class_filter_pages_through_one_class,
     values_are_kept_and_have_no_class,
-    one_user_cannot_read_or_delete_anothers,
+    one_user_cannot_read_or_delete_another_users,
     delete_one_and_all,
     concurrent_puts_lose_nothing,
     retries_among_new_puts_each_get_their_answer,
@@ -308,7 +308,7 @@ async fn values_are_kept_and_have_no_class(store: &dyn Store) {
     assert!(all_ids(store, &alice, 10, Some("")).await.is_empty());
 }
 
-async fn one_user_cannot_read_or_delete_anothers(store: &dyn Store) {
+async fn one_user_cannot_read_or_delete_another_users(store: &dyn Store) {
     let (alice, mallory) = (owner(), owner());
     let r = record(&alice, 1, "setosa");
     put_all(store, std::slice::from_ref(&r)).await;
