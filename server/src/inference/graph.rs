@@ -237,18 +237,19 @@ impl Graph {
     /// The `[n, width]` input tensor of `rows`, filled in place.
     fn input<'r>(&self, rows: impl Iterator<Item = &'r [f32]>, n: usize) -> TractResult<Tensor> {
         let mut input = Tensor::zero::<f32>(&[n, self.width])?;
-        let mut plain = input.try_as_plain_ram_mut()?;
-        let cells = plain.as_slice_mut::<f32>()?;
-        for (row, cells) in rows.zip(cells.chunks_exact_mut(self.width)) {
-            ensure!(
-                row.len() == self.width,
-                "a row has {} values, the model takes {}",
-                row.len(),
-                self.width
-            );
-            cells.copy_from_slice(row);
+        {
+            let mut plain = input.try_as_plain_ram_mut()?;
+            let cells = plain.as_slice_mut::<f32>()?;
+            for (row, cells) in rows.zip(cells.chunks_exact_mut(self.width)) {
+                ensure!(
+                    row.len() == self.width,
+                    "a row has {} values, the model takes {}",
+                    row.len(),
+                    self.width
+                );
+                cells.copy_from_slice(row);
+            }
         }
-        drop(plain);
         Ok(input)
     }
 
