@@ -35,8 +35,13 @@ tools-test:
 tools-bench:
 	scripts/ensure-tools.sh bench
 
-lint:
+# typos (PyPI, in the test venv), cargo-deny and cargo-machete
+# (scripts/ensure-tools.sh) beside rustfmt and clippy.
+lint: test-venv
 	cargo fmt --all --check
+	$(TEST_VENV)/bin/typos
+	cargo deny check licenses bans
+	cargo machete
 	$(CLIPPY) $(SSR) -- -D warnings
 	$(CLIPPY) $(HYDRATE) -- -D warnings
 
