@@ -172,7 +172,7 @@ mod tests {
 
     /// The whole document, for a classifier and for a regressor: a change
     /// to any operation, schema or parameter shows in review as a change
-    /// to `src/api/snapshots/` (`cargo insta review` to accept it).
+    /// to `src/api/snapshots/` (docs/api.md says how to accept one).
     #[test]
     fn the_document_is_the_one_reviewed() {
         insta::assert_json_snapshot!("iris", document(&manifest("iris")));
