@@ -15,6 +15,7 @@
 mod arg_max;
 mod binarizer;
 pub mod dense;
+mod exp;
 mod imputer;
 mod in_place;
 mod linear_classifier;

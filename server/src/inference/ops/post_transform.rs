@@ -4,6 +4,8 @@
 
 use tract_onnx::{tract_core::tract_linalg::Func, tract_hir::internal::*};
 
+use super::exp::exp_lanes;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PostTransform {
     None,
@@ -43,11 +45,12 @@ impl PostTransform {
     /// Applies the transform to `values`, rows of `width` scores each. A
     /// logistic over rows of several scores is onnxruntime's rational
     /// approximation (MLAS'), which tract's sigmoid kernel shares: vectorised
-    /// over the whole batch, where `exp` goes one value at a time.
+    /// over the whole batch, as a softmax's `eˣ` is.
     pub fn apply_rows(self, values: &mut [f32], width: usize) -> TractResult<()> {
         match self {
             PostTransform::None => {}
             PostTransform::Logistic if width > 1 => Func::Sigmoid.ew_f32()?.run(values)?,
+            PostTransform::Softmax => softmax_rows(values, width.max(1)),
             _ => values
                 .chunks_exact_mut(width.max(1))
                 .for_each(|row| self.apply(row)),
@@ -62,8 +65,8 @@ impl PostTransform {
             PostTransform::None => {}
             PostTransform::Logistic => row.iter_mut().for_each(|x| *x = logistic(*x)),
             PostTransform::Probit => row.iter_mut().for_each(|x| *x = probit(*x)),
-            PostTransform::Softmax => softmax(row, |_| true),
-            PostTransform::SoftmaxZero => softmax(row, |x| !(-1e-7..=1e-7).contains(&x)),
+            PostTransform::Softmax => softmax_rows(row, row.len().max(1)),
+            PostTransform::SoftmaxZero => softmax_zero(row),
         }
     }
 }
@@ -90,17 +93,31 @@ fn erf_inv(x: f32) -> f32 {
     sign * (-v + (v * v - v2).sqrt()).sqrt()
 }
 
-/// A softmax over the scores that `counts`; the others are scaled by the
-/// same factor but left out of the sum (only SOFTMAX_ZERO leaves any out).
-fn softmax(row: &mut [f32], counts: impl Fn(f32) -> bool) {
+/// A softmax over each row of `width` scores: shifted by the row's
+/// maximum (so nothing overflows), then `eˣ` over the whole batch at once.
+fn softmax_rows(values: &mut [f32], width: usize) {
+    for row in values.chunks_exact_mut(width) {
+        let max = row.iter().copied().fold(-f32::MAX, f32::max);
+        row.iter_mut().for_each(|x| *x -= max);
+    }
+    exp_lanes(values);
+    for row in values.chunks_exact_mut(width) {
+        let sum: f32 = row.iter().sum();
+        row.iter_mut().for_each(|x| *x /= sum);
+    }
+}
+
+/// SOFTMAX_ZERO: exact zeros (|x| ≤ 1e-7) stay out of the sum and are
+/// scaled by the same factor as the others.
+fn softmax_zero(row: &mut [f32]) {
     let max = row.iter().copied().fold(-f32::MAX, f32::max);
     let mut sum = 0.0;
     for x in row.iter_mut() {
-        if counts(*x) {
+        if (-1e-7..=1e-7).contains(x) {
+            *x *= (-max).exp();
+        } else {
             *x = (*x - max).exp();
             sum += *x;
-        } else {
-            *x *= (-max).exp();
         }
     }
     row.iter_mut().for_each(|x| *x /= sum);
