@@ -42,9 +42,10 @@ pub use verified_tokens::{VerifiedToken, VerifiedTokens};
 /// Pages only signed-in, allowed users may see (with everything below them).
 pub const PROTECTED: &[&str] = &["/account", "/predict", "/history"];
 
-/// Session keys.
-const USER: &str = "user";
-const SIGNED_IN_AT: &str = "signed_in_at";
+/// Session keys: a signed-in session holds the [`User`] and the Unix time
+/// of the sign-in (public for the tests, which open sessions directly).
+pub const USER: &str = "user";
+pub const SIGNED_IN_AT: &str = "signed_in_at";
 const ID_TOKEN: &str = "id_token";
 const ATTEMPTS: &str = "sign_in_attempts";
 /// Sign-in attempts in progress per browser (several tabs), and their lifetime.

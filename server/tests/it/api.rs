@@ -1,34 +1,15 @@
-//! The JSON API over HTTP with real tokens: ID tokens the local OpenID
-//! provider issued at a real sign-in. Forged and malformed tokens are in
+//! The JSON API over HTTP with signed tokens from the in-process issuer
+//! (fetched and checked as a real provider's; a token from the real local
+//! provider is in `auth.rs`). Forged and malformed tokens are in
 //! `id_token.rs`; here, what each route does for the right user, the wrong
 //! user, no user, and bad input of every kind.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
 
-use common::web::{Browser, ONE_PER_SECOND_PER_USER, Sepal, sepal};
+use common::test_app::{Sepal, TestApp};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
-
-/// An ID token of `user` from the local provider, got as the README says:
-/// `scripts/api-token.sh` runs the code flow with PKCE in curl.
-async fn token(sepal: &Sepal, user: &str) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/api-token.sh");
-    let output = tokio::process::Command::new("bash")
-        .arg(script)
-        .arg(user)
-        .env("SEPAL_PUBLIC_URL", &sepal.url)
-        .env("SEPAL_OIDC_ISSUER", &sepal.provider.issuer)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
 
 fn setosa() -> Value {
     json!({ "sepal_length": 5.0, "sepal_width": 3.4, "petal_length": 1.5, "petal_width": 0.2 })
@@ -105,7 +86,7 @@ impl<'a> Client<'a> {
 
 #[tokio::test]
 async fn every_route_needs_a_valid_bearer_token_and_reads_no_cookies() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().start().await;
     let routes = [
         (Method::GET, "/predictions"),
         (Method::POST, "/predictions"),
@@ -119,8 +100,7 @@ async fn every_route_needs_a_valid_bearer_token_and_reads_no_cookies() {
     let nobody = Client::new(&sepal, None);
     let forged = Client::new(&sepal, Some("not.a.token".into()));
     // A signed-in browser's cookie is no credential here.
-    let browser = Browser::new();
-    browser.sign_in(&sepal, "alice").await;
+    let browser = sepal.signed_in_browser("alice").await;
     for (method, path) in routes {
         let (status, headers, _) = nobody
             .send(nobody.request(method.clone(), path).json(&setosa()))
@@ -152,7 +132,7 @@ async fn every_route_needs_a_valid_bearer_token_and_reads_no_cookies() {
     }
 
     // Outside the allowed groups: 403.
-    let mallory = Client::new(&sepal, Some(token(&sepal, "mallory").await));
+    let mallory = Client::new(&sepal, Some(sepal.token_in_groups("mallory", &["guests"])));
     let (status, headers, _) = mallory.post(&setosa()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(
@@ -177,18 +157,18 @@ async fn every_route_needs_a_valid_bearer_token_and_reads_no_cookies() {
 
 #[tokio::test]
 async fn a_remembered_token_is_refused_once_its_key_is_gone_from_the_provider() {
-    let mut sepal = sepal(&[]).await;
-    let old = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let mut sepal = TestApp::new().start().await;
+    let old = Client::new(&sepal, Some(sepal.token("alice")));
     // The second request finds the token already verified.
     for _ in 0..2 {
         assert_eq!(old.get("/model").await.0, StatusCode::OK);
     }
     let old_token = old.token.clone();
 
-    sepal.provider.restart_with_a_new_key();
+    sepal.rotate_keys();
     tokio::time::sleep(server::auth::JWKS_REFRESH_INTERVAL).await;
     // A token signed with the new key makes Sepal fetch the keys again.
-    let new = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let new = Client::new(&sepal, Some(sepal.token("alice")));
     assert_eq!(new.get("/model").await.0, StatusCode::OK);
     let old = Client::new(&sepal, old_token);
     let (status, problem) = old.get("/model").await;
@@ -197,8 +177,11 @@ async fn a_remembered_token_is_refused_once_its_key_is_gone_from_the_provider() 
 
 #[tokio::test]
 async fn a_token_for_another_audience_is_refused() {
-    let sepal = sepal(&["--api-audience", "some-other-api"]).await;
-    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let sepal = TestApp::new()
+        .config(|c| c.api_audience = Some("some-other-api".into()))
+        .start()
+        .await;
+    let alice = Client::new(&sepal, Some(sepal.token("alice")));
     let (status, headers, body) = alice.post(&setosa()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert!(
@@ -211,9 +194,9 @@ async fn a_token_for_another_audience_is_refused() {
 
 #[tokio::test]
 async fn predictions_are_made_listed_read_and_deleted_by_their_owner_only() {
-    let sepal = sepal(&[]).await;
-    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
-    let bob = Client::new(&sepal, Some(token(&sepal, "bob").await));
+    let sepal = TestApp::new().start().await;
+    let alice = Client::new(&sepal, Some(sepal.token("alice")));
+    let bob = Client::new(&sepal, Some(sepal.token("bob")));
 
     let (status, headers, made) = alice.post(&virginica()).await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
@@ -293,8 +276,8 @@ async fn predictions_are_made_listed_read_and_deleted_by_their_owner_only() {
 
 #[tokio::test]
 async fn a_retry_with_the_same_idempotency_key_stores_nothing_new() {
-    let sepal = sepal(&[]).await;
-    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let sepal = TestApp::new().start().await;
+    let alice = Client::new(&sepal, Some(sepal.token("alice")));
     let post = |body: Value, key: &'static str| {
         let request = alice
             .request(Method::POST, "/predictions")
@@ -340,7 +323,7 @@ async fn a_retry_with_the_same_idempotency_key_stores_nothing_new() {
     assert_eq!(alice.count().await, 3);
 
     // Keys are per user: bob's "order-42" is his own.
-    let bob = Client::new(&sepal, Some(token(&sepal, "bob").await));
+    let bob = Client::new(&sepal, Some(sepal.token("bob")));
     let request = bob
         .request(Method::POST, "/predictions")
         .header("Idempotency-Key", "order-42")
@@ -352,8 +335,8 @@ async fn a_retry_with_the_same_idempotency_key_stores_nothing_new() {
 
 #[tokio::test]
 async fn a_batch_is_predicted_in_order_and_all_or_nothing() {
-    let sepal = sepal(&[]).await;
-    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let sepal = TestApp::new().start().await;
+    let alice = Client::new(&sepal, Some(sepal.token("alice")));
     let versicolor =
         json!({ "sepal_length": 5.7, "sepal_width": 2.8, "petal_length": 4.1, "petal_width": 1.3 });
     let (status, _, batch) = alice
@@ -409,8 +392,8 @@ async fn a_batch_is_predicted_in_order_and_all_or_nothing() {
 
 #[tokio::test]
 async fn bad_input_of_every_kind_is_a_clear_4xx_and_changes_nothing() {
-    let sepal = sepal(&[]).await;
-    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let sepal = TestApp::new().start().await;
+    let alice = Client::new(&sepal, Some(sepal.token("alice")));
     let raw = |body: &'static str, content_type: &'static str| {
         alice
             .request(Method::POST, "/predictions")
@@ -522,9 +505,9 @@ fn retry_after(headers: &header::HeaderMap) -> u64 {
 
 #[tokio::test]
 async fn each_user_is_rate_limited_on_their_own_and_a_refused_request_stores_nothing() {
-    let sepal = sepal(&ONE_PER_SECOND_PER_USER).await;
-    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
-    let bob = Client::new(&sepal, Some(token(&sepal, "bob").await));
+    let sepal = TestApp::new().rate_limits(0, 1, 3).start().await;
+    let alice = Client::new(&sepal, Some(sepal.token("alice")));
+    let bob = Client::new(&sepal, Some(sepal.token("bob")));
     for _ in 0..3 {
         assert_eq!(alice.post(&setosa()).await.0, StatusCode::CREATED);
     }
@@ -545,7 +528,7 @@ async fn each_user_is_rate_limited_on_their_own_and_a_refused_request_stores_not
 
 #[tokio::test]
 async fn each_address_is_rate_limited_on_its_own_before_any_token_is_checked() {
-    let sepal = sepal(&["--rate-limit-per-ip", "1", "--rate-limit-burst", "2"]).await;
+    let sepal = TestApp::new().rate_limits(1, 0, 2).start().await;
     let from = |ip: &str| {
         reqwest::Client::builder()
             .local_address(ip.parse::<std::net::IpAddr>().unwrap())
@@ -602,16 +585,19 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
             statuses
         }
     };
-    let limits = ["--rate-limit-per-ip", "1", "--rate-limit-burst", "1"];
     // Without a proxy, a client cannot pick a new address per request.
-    let direct = sepal(&limits).await;
+    let direct = TestApp::new().rate_limits(1, 0, 1).start().await;
     assert_eq!(
         statuses(&direct, &["10.0.0.1", "10.0.0.2"]).await,
         [401, 429]
     );
     // Behind one, the address the proxy appended (the last) is the key;
     // what the client put before it is ignored.
-    let proxied = sepal(&[&limits[..], &["--trust-forwarded-for"]].concat()).await;
+    let proxied = TestApp::new()
+        .rate_limits(1, 0, 1)
+        .config(|c| c.trust_forwarded_for = true)
+        .start()
+        .await;
     assert_eq!(
         statuses(
             &proxied,
@@ -645,7 +631,7 @@ async fn cors_is_off_by_default_and_allows_only_the_configured_origins() {
         }
     };
     let allowed = "https://notebooks.example.org";
-    let closed = sepal(&[]).await;
+    let closed = TestApp::new().start().await;
     let answer = preflight(&closed, allowed).await;
     assert!(
         answer
@@ -654,7 +640,10 @@ async fn cors_is_off_by_default_and_allows_only_the_configured_origins() {
             .is_none()
     );
 
-    let open = sepal(&["--api-cors-origins", allowed]).await;
+    let open = TestApp::new()
+        .config(|c| c.api_cors_origins = vec![allowed.into()])
+        .start()
+        .await;
     let answer = preflight(&open, allowed).await;
     assert!(answer.status().is_success(), "{}", answer.status());
     let headers = answer.headers();
@@ -677,7 +666,7 @@ async fn cors_is_off_by_default_and_allows_only_the_configured_origins() {
             .is_none()
     );
     // A real request from the allowed origin can read the answer.
-    let alice = token(&open, "alice").await;
+    let alice = open.token("alice");
     let response = reqwest::Client::new()
         .get(format!("{}/api/v1/model", open.url))
         .header(header::ORIGIN, allowed)
@@ -717,8 +706,8 @@ async fn a_folder_made_by_model_init_is_served_without_edits() {
     })
     .unwrap();
 
-    let sepal = sepal(&["--model-dir", &out.to_string_lossy()]).await;
-    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let sepal = TestApp::new().model(&out).start().await;
+    let alice = Client::new(&sepal, Some(sepal.token("alice")));
     let expected: Value = serde_json::from_slice(
         &std::fs::read(suite.join("binary_lightgbm_zipmap/expected.json")).unwrap(),
     )
@@ -753,8 +742,8 @@ async fn a_folder_made_by_model_init_is_served_without_edits() {
 #[tokio::test]
 async fn a_regressor_answers_values_and_its_document_says_so() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/diabetes");
-    let sepal = sepal(&["--model-dir", &dir.to_string_lossy()]).await;
-    let alice = Client::new(&sepal, Some(token(&sepal, "alice").await));
+    let sepal = TestApp::new().model(&dir).start().await;
+    let alice = Client::new(&sepal, Some(sepal.token("alice")));
     let row = |bmi: f64| {
         serde_json::json!({
             "age_years": 50, "sex": 1, "body_mass_index_kg_m": bmi, "blood_pressure_mm_hg": 101,

@@ -1,7 +1,8 @@
 //! Sign-in against the real local OpenID provider (end2end/oidc/provider.mjs,
 //! run with node), with Sepal serving on a real port and a cookie-keeping
 //! HTTP client playing the browser. Each rule of the design's auth section
-//! has a test here that fails without it.
+//! has a test here that fails without it. The few tests that need no
+//! sign-in at the provider use `TestApp`'s in-process issuer instead.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
@@ -10,8 +11,9 @@ use std::sync::Arc;
 
 use app::store::Store;
 use common::{
+    browser::{Browser, location},
     free_port,
-    web::{Browser, listen, location, sepal, serve},
+    test_app::TestApp,
 };
 use reqwest::{StatusCode, header};
 use time::OffsetDateTime;
@@ -53,7 +55,7 @@ fn refused(url: &str, status: StatusCode, reason: &str) {
 
 #[tokio::test]
 async fn sign_in_rotates_the_session_and_sign_out_ends_it_everywhere() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let browser = Browser::new();
     let callback = browser.authorize(&sepal, "alice").await;
     let before = browser
@@ -89,7 +91,7 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it_everywhere() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let target = location(&response, &sepal.url);
     assert!(
-        target.starts_with(&format!("{}/session/end?", sepal.provider.issuer)),
+        target.starts_with(&format!("{}/session/end?", sepal.issuer())),
         "{target}"
     );
     assert_eq!(
@@ -115,7 +117,7 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it_everywhere() {
 
 #[tokio::test]
 async fn members_of_the_admin_group_are_administrators() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let (url, status, page) = Browser::new().sign_in(&sepal, "ada").await;
     assert!(url.ends_with("/account"), "{url}");
     assert_eq!(status, StatusCode::OK);
@@ -127,7 +129,7 @@ async fn members_of_the_admin_group_are_administrators() {
 
 #[tokio::test]
 async fn users_outside_the_allowed_groups_get_the_no_access_page_and_no_session() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let browser = Browser::new();
     let (url, status, page) = browser.sign_in(&sepal, "mallory").await;
     assert!(url.ends_with("/no-access"), "{url}");
@@ -138,7 +140,11 @@ async fn users_outside_the_allowed_groups_get_the_no_access_page_and_no_session(
 
 #[tokio::test]
 async fn allowed_email_domains_are_enforced() {
-    let sepal = sepal(&["--allowed-email-domains", "elsewhere.test"]).await;
+    let sepal = TestApp::new()
+        .with_real_provider()
+        .config(|c| c.allowed_email_domains = vec!["elsewhere.test".into()])
+        .start()
+        .await;
     // Alice is in sepal-users but her address is @example.org.
     let (url, _, _) = Browser::new().sign_in(&sepal, "alice").await;
     assert!(url.ends_with("/no-access"), "{url}");
@@ -146,7 +152,7 @@ async fn allowed_email_domains_are_enforced() {
 
 #[tokio::test]
 async fn a_tampered_state_is_refused() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let browser = Browser::new();
     let callback = browser.authorize(&sepal, "alice").await;
     let (url, status, page) = browser
@@ -159,7 +165,7 @@ async fn a_tampered_state_is_refused() {
 
 #[tokio::test]
 async fn a_callback_works_once_and_only_in_its_browser() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let browser = Browser::new();
     let callback = browser.authorize(&sepal, "alice").await;
 
@@ -181,7 +187,7 @@ async fn a_callback_works_once_and_only_in_its_browser() {
 
 #[tokio::test]
 async fn a_replayed_code_is_refused_by_the_token_exchange() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let browser = Browser::new();
     let first = browser.authorize(&sepal, "alice").await;
     let (url, _, _) = browser.finish(first.clone()).await;
@@ -198,7 +204,7 @@ async fn a_replayed_code_is_refused_by_the_token_exchange() {
 
 #[tokio::test]
 async fn a_callback_without_an_attempt_is_refused() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let browser = Browser::new();
     let (url, status, _) = browser
         .finish(format!(
@@ -214,7 +220,7 @@ async fn a_callback_without_an_attempt_is_refused() {
 
 #[tokio::test]
 async fn return_to_must_be_a_path_on_this_site() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     for target in [
         "https://evil.example/",
         "//evil.example/",
@@ -241,12 +247,12 @@ async fn return_to_must_be_a_path_on_this_site() {
     let browser = Browser::new();
     let start = format!("{}/auth/login?return_to=%2Faccount%3Ftab%3D1", sepal.url);
     let response = browser.client.get(&start).send().await.unwrap();
-    assert!(location(&response, &sepal.url).starts_with(&sepal.provider.issuer));
+    assert!(location(&response, &sepal.url).starts_with(sepal.issuer()));
 }
 
 #[tokio::test]
 async fn an_idle_session_expires() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let browser = Browser::new();
     browser.sign_in(&sepal, "alice").await;
     let id = browser.session_id(&sepal).unwrap();
@@ -259,7 +265,11 @@ async fn an_idle_session_expires() {
 
 #[tokio::test]
 async fn a_session_ends_at_its_absolute_lifetime_even_when_active() {
-    let sepal = sepal(&["--session-max-hours", "12"]).await;
+    let sepal = TestApp::new()
+        .with_real_provider()
+        .config(|c| c.session_max_hours = 12)
+        .start()
+        .await;
     let browser = Browser::new();
     browser.sign_in(&sepal, "alice").await;
     assert!(browser.signed_in(&sepal).await);
@@ -278,7 +288,7 @@ async fn a_session_ends_at_its_absolute_lifetime_even_when_active() {
 async fn over_https_the_cookie_is_secure_and_host_prefixed_and_hsts_is_sent() {
     let port = free_port();
     let https = format!("https://127.0.0.1:{port}");
-    let sepal = sepal(&["--public-url", &https]).await;
+    let sepal = TestApp::new().public_url(&https).start().await;
     let response = Browser::new()
         .client
         .get(format!("{}/auth/login", sepal.url))
@@ -299,7 +309,7 @@ async fn over_https_the_cookie_is_secure_and_host_prefixed_and_hsts_is_sent() {
 
 #[tokio::test]
 async fn state_changes_from_other_origins_or_by_get_are_refused() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let browser = Browser::new();
     browser.sign_in(&sepal, "alice").await;
 
@@ -345,7 +355,7 @@ async fn state_changes_from_other_origins_or_by_get_are_refused() {
 
 #[tokio::test]
 async fn pages_carry_security_headers_and_a_csp_nonce_their_scripts_use() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let response = Browser::new().client.get(&sepal.url).send().await.unwrap();
     let headers = response.headers().clone();
     let html = response.text().await.unwrap();
@@ -385,7 +395,7 @@ async fn pages_carry_security_headers_and_a_csp_nonce_their_scripts_use() {
 
 #[tokio::test]
 async fn protected_pages_send_signed_out_browsers_to_sign_in_and_back() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let browser = Browser::new();
     assert!(!browser.signed_in(&sepal).await);
     // The start page is public and offers to sign in.
@@ -399,7 +409,7 @@ async fn protected_pages_send_signed_out_browsers_to_sign_in_and_back() {
 
 #[tokio::test]
 async fn activity_moves_the_idle_deadline() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let browser = Browser::new();
     browser.sign_in(&sepal, "alice").await;
     let id = browser.session_id(&sepal).unwrap();
@@ -416,22 +426,12 @@ async fn activity_moves_the_idle_deadline() {
 
 #[tokio::test]
 async fn sessions_outlive_a_restart_of_sepal() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().with_real_provider().start().await;
     let browser = Browser::new();
     browser.sign_in(&sepal, "alice").await;
     // Another Sepal on the same database, as after a restart or on a second
     // instance: the browser's cookie (per host, not per port) still works.
-    let listener = listen().await;
-    let again = format!("http://{}", listener.local_addr().unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    serve(
-        listener,
-        &sepal.provider.issuer,
-        &[],
-        sepal.store.clone(),
-        dir.path(),
-    )
-    .await;
+    let again = sepal.serve_again().await;
     let (_, status, page) = browser.finish(format!("{again}/account")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Alice Liddell"), "{page}");
@@ -439,11 +439,11 @@ async fn sessions_outlive_a_restart_of_sepal() {
 
 #[tokio::test]
 async fn a_rotated_provider_key_is_fetched_again_but_not_at_every_request() {
-    let mut sepal = sepal(&[]).await;
+    let mut sepal = TestApp::new().with_real_provider().start().await;
     let (url, _, _) = Browser::new().sign_in(&sepal, "alice").await;
     assert!(url.ends_with("/account"), "{url}");
 
-    sepal.provider.restart_with_a_new_key();
+    sepal.rotate_keys();
     // Keys were fetched moments ago: an unknown key id does not fetch them
     // again yet (a flood of forged tokens cannot make Sepal hammer the provider).
     let (url, status, _) = Browser::new().sign_in(&sepal, "bob").await;
@@ -457,7 +457,11 @@ async fn a_rotated_provider_key_is_fetched_again_but_not_at_every_request() {
 #[tokio::test]
 async fn cognito_sign_out_is_used_when_configured_and_the_csp_allows_it() {
     let logout = "https://sepal.auth.eu-west-1.amazoncognito.com/logout";
-    let sepal = sepal(&["--cognito-logout-url", logout]).await;
+    let sepal = TestApp::new()
+        .with_real_provider()
+        .config(|c| c.cognito_logout_url = Some(logout.parse().unwrap()))
+        .start()
+        .await;
     let browser = Browser::new();
     browser.sign_in(&sepal, "alice").await;
     let page = browser.client.get(&sepal.url).send().await.unwrap();
@@ -478,9 +482,8 @@ async fn cognito_sign_out_is_used_when_configured_and_the_csp_allows_it() {
 
 #[tokio::test]
 async fn signed_in_pages_are_not_cached() {
-    let sepal = sepal(&[]).await;
-    let browser = Browser::new();
-    browser.sign_in(&sepal, "alice").await;
+    let sepal = TestApp::new().start().await;
+    let browser = sepal.signed_in_browser("alice").await;
     let response = browser
         .client
         .get(format!("{}/account", sepal.url))
@@ -488,4 +491,32 @@ async fn signed_in_pages_are_not_cached() {
         .await
         .unwrap();
     assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn the_readme_token_script_gets_a_token_the_api_accepts() {
+    // `scripts/api-token.sh` runs the code flow with PKCE in curl.
+    let sepal = TestApp::new().with_real_provider().start().await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/api-token.sh");
+    let output = tokio::process::Command::new("bash")
+        .arg(script)
+        .arg("alice")
+        .env("SEPAL_PUBLIC_URL", &sepal.url)
+        .env("SEPAL_OIDC_ISSUER", sepal.issuer())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).unwrap();
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/model", sepal.url))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
 }

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use std::{fs, path::Path, sync::Arc};
+use std::{fs, sync::Arc};
 
 use axum::{
     Router,
@@ -12,27 +12,10 @@ use axum::{
     http::{Request, StatusCode, header},
 };
 use clap::Parser;
+use common::test_app::TestApp;
 use http_body_util::BodyExt;
-use server::{Config, Services};
+use server::Config;
 use tower::ServiceExt;
-
-/// The app on the iris model, with a SQLite store in `site_root`.
-async fn app(site_root: &Path) -> Router {
-    let config = Config::parse_from(["sepal", "--site-root", &site_root.to_string_lossy()]);
-    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
-    let model = server::inference::Model::load(&model_dir).unwrap();
-    let store = server::store::SqliteStore::open(&site_root.join("sepal.db"))
-        .await
-        .unwrap();
-    server::router(
-        &config,
-        Services {
-            model: Arc::new(model),
-            store: Arc::new(store),
-        },
-    )
-    .unwrap()
-}
 
 async fn send(app: Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Bytes) {
     let response = app.oneshot(request).await.unwrap();
@@ -57,8 +40,8 @@ fn text(body: &Bytes) -> &str {
 
 #[tokio::test]
 async fn healthz_reports_ok() {
-    let site = tempfile::tempdir().unwrap();
-    let (status, headers, body) = send(app(site.path()).await, get("/healthz")).await;
+    let sepal = TestApp::new();
+    let (status, headers, body) = send(sepal.router().await, get("/healthz")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
     assert_eq!(text(&body), r#"{"status":"ok"}"#);
@@ -66,8 +49,8 @@ async fn healthz_reports_ok() {
 
 #[tokio::test]
 async fn start_page_is_rendered_on_the_server() {
-    let site = tempfile::tempdir().unwrap();
-    let (status, _, body) = send(app(site.path()).await, get("/")).await;
+    let sepal = TestApp::new();
+    let (status, _, body) = send(sepal.router().await, get("/")).await;
     assert_eq!(status, StatusCode::OK);
     let html = text(&body);
     // Said from the served model's manifest, with the way to its form.
@@ -89,12 +72,12 @@ async fn start_page_is_rendered_on_the_server() {
 
 #[tokio::test]
 async fn unknown_paths_get_the_not_found_page_with_404() {
-    let site = tempfile::tempdir().unwrap();
+    let sepal = TestApp::new();
     for request in [
         get("/no/such/page"),
         post("/nope").body(Body::empty()).unwrap(),
     ] {
-        let (status, _, body) = send(app(site.path()).await, request).await;
+        let (status, _, body) = send(sepal.router().await, request).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(text(&body).contains("Page not found"));
     }
@@ -102,12 +85,12 @@ async fn unknown_paths_get_the_not_found_page_with_404() {
 
 #[tokio::test]
 async fn manifest_server_function_answers_with_the_served_model() {
-    let site = tempfile::tempdir().unwrap();
+    let sepal = TestApp::new();
     let request = post("/fn/manifest")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::empty())
         .unwrap();
-    let (status, _, body) = send(app(site.path()).await, request).await;
+    let (status, _, body) = send(sepal.router().await, request).await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
     let manifest: app::model::Manifest = serde_json::from_slice(&body).unwrap();
     assert_eq!(
@@ -118,13 +101,13 @@ async fn manifest_server_function_answers_with_the_served_model() {
 
 #[tokio::test]
 async fn malformed_server_function_call_is_a_400_with_a_reason() {
-    let site = tempfile::tempdir().unwrap();
+    let sepal = TestApp::new();
     // `prediction` takes an id, which this body does not give.
     let request = post("/fn/prediction")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(r#"{"not json"#))
         .unwrap();
-    let (status, _, body) = send(app(site.path()).await, request).await;
+    let (status, _, body) = send(sepal.router().await, request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text(&body));
     let error: app::error::AppError = serde_json::from_slice(&body).unwrap();
     assert!(
@@ -135,8 +118,8 @@ async fn malformed_server_function_call_is_a_400_with_a_reason() {
 
 #[tokio::test]
 async fn static_files_are_served_precompressed() {
-    let site = tempfile::tempdir().unwrap();
-    let pkg = site.path().join("pkg");
+    let sepal = TestApp::new();
+    let pkg = sepal.site_root().join("pkg");
     fs::create_dir(&pkg).unwrap();
     fs::write(pkg.join("sepal.js"), "plain").unwrap();
     fs::write(pkg.join("sepal.js.br"), "brotli").unwrap();
@@ -151,7 +134,7 @@ async fn static_files_are_served_precompressed() {
             .header(header::ACCEPT_ENCODING, accept)
             .body(Body::empty())
             .unwrap();
-        let (status, headers, got) = send(app(site.path()).await, request).await;
+        let (status, headers, got) = send(sepal.router().await, request).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             headers
@@ -173,16 +156,16 @@ async fn static_files_are_served_precompressed() {
 
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_keeps_the_callers() {
-    let site = tempfile::tempdir().unwrap();
+    let sepal = TestApp::new();
     for uri in ["/healthz", "/", "/no/such/page"] {
-        let (_, headers, _) = send(app(site.path()).await, get(uri)).await;
+        let (_, headers, _) = send(sepal.router().await, get(uri)).await;
         assert!(!headers["x-request-id"].is_empty(), "{uri}");
     }
     let request = Request::get("/healthz")
         .header("x-request-id", "trace-me-42")
         .body(Body::empty())
         .unwrap();
-    let (_, headers, _) = send(app(site.path()).await, request).await;
+    let (_, headers, _) = send(sepal.router().await, request).await;
     assert_eq!(headers["x-request-id"], "trace-me-42");
 }
 
@@ -210,22 +193,13 @@ fn config_help_and_defaults() {
 
 #[tokio::test]
 async fn a_cors_origin_that_is_not_an_origin_stops_the_start_with_a_reason() {
-    let site = tempfile::tempdir().unwrap();
-    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
     for bad in [
         "notebooks.example.org",
         "https://notebooks.example.org/path",
         "*",
     ] {
-        let config = Config::parse_from(["sepal", "--api-cors-origins", bad]);
-        let store = server::store::SqliteStore::open(&site.path().join("sepal.db"))
-            .await
-            .unwrap();
-        let services = Services {
-            model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
-            store: Arc::new(store),
-        };
-        let Err(err) = server::router(&config, services) else {
+        let sepal = TestApp::new().config(|c| c.api_cors_origins = vec![bad.into()]);
+        let Err(err) = sepal.try_router().await else {
             panic!("{bad} was accepted as a CORS origin");
         };
         assert!(err.to_string().contains("SEPAL_API_CORS_ORIGINS"), "{err}");
@@ -234,28 +208,18 @@ async fn a_cors_origin_that_is_not_an_origin_stops_the_start_with_a_reason() {
 
 #[tokio::test]
 async fn readyz_reports_a_working_store() {
-    let site = tempfile::tempdir().unwrap();
-    let (status, _, body) = send(app(site.path()).await, get("/readyz")).await;
+    let sepal = TestApp::new();
+    let (status, _, body) = send(sepal.router().await, get("/readyz")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(text(&body), r#"{"status":"ready","store":"ok"}"#);
 }
 
 #[tokio::test]
 async fn readyz_is_503_while_the_store_is_unreachable() {
-    let site = tempfile::tempdir().unwrap();
-    let config = Config::parse_from(["sepal", "--site-root", &site.path().to_string_lossy()]);
-    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris");
     // A port nobody listens on.
     let port = common::free_port();
     let store = common::dynamo_at(&format!("http://127.0.0.1:{port}"), "sepal").await;
-    let app = server::router(
-        &config,
-        Services {
-            model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
-            store: Arc::new(store),
-        },
-    )
-    .unwrap();
+    let app = TestApp::new().store(Arc::new(store)).router().await;
     let (status, _, body) = send(app.clone(), get("/readyz")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     // Pages still render (signed out) when a session cannot be read.

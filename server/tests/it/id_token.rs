@@ -6,17 +6,13 @@
 
 use std::str::FromStr;
 
+use crate::common::keys::{self as test_keys, signing_input};
+
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use clap::Parser;
 use hmac::Mac;
 use openidconnect::{IssuerUrl, Nonce, core::CoreJsonWebKeySet};
-use rsa::{
-    RsaPrivateKey,
-    pkcs1v15::SigningKey,
-    pkcs8::EncodePublicKey,
-    signature::{SignatureEncoding, Signer},
-    traits::PublicKeyParts,
-};
+use rsa::{RsaPrivateKey, pkcs8::EncodePublicKey};
 use serde_json::{Value, json};
 use server::{
     Config,
@@ -33,13 +29,9 @@ struct Keys {
 }
 
 fn keys() -> Keys {
-    let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-    let jwks = serde_json::from_value(json!({ "keys": [{
-        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": "test-key",
-        "n": B64.encode(key.n().to_bytes_be()),
-        "e": B64.encode(key.e().to_bytes_be()),
-    }]}))
-    .unwrap();
+    let key = test_keys::rsa_key();
+    let jwks =
+        serde_json::from_value(json!({ "keys": [test_keys::jwk(&key, "test-key")] })).unwrap();
     Keys { key, jwks }
 }
 
@@ -63,18 +55,8 @@ fn good_claims() -> Value {
     })
 }
 
-fn signing_input(header: &Value, claims: &Value) -> String {
-    format!(
-        "{}.{}",
-        B64.encode(header.to_string()),
-        B64.encode(claims.to_string())
-    )
-}
-
 fn rs256(keys: &Keys, kid: &str, claims: &Value) -> String {
-    let input = signing_input(&json!({ "alg": "RS256", "typ": "JWT", "kid": kid }), claims);
-    let signature = SigningKey::<sha2::Sha256>::new(keys.key.clone()).sign(input.as_bytes());
-    format!("{input}.{}", B64.encode(signature.to_bytes()))
+    test_keys::rs256(&keys.key, kid, claims)
 }
 
 fn hs256(secret: &[u8], claims: &Value) -> String {

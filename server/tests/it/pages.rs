@@ -1,11 +1,15 @@
 //! The prediction and history pages over HTTP, as a browser without
 //! JavaScript uses them: form posts to server functions, links with cursors,
-//! downloads. Sepal runs on a real port with the local OpenID provider.
+//! downloads. Sepal runs on a real port; sessions are opened in its store
+//! (`TestApp`), as a sign-in leaves them.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
 
-use common::web::{Browser, ONE_PER_SECOND_PER_USER, Sepal, sepal};
+use common::{
+    browser::Browser,
+    test_app::{Sepal, TestApp},
+};
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
@@ -21,12 +25,6 @@ const VIRGINICA: [(&str, &str); 4] = [
     ("input[petal_length]", "5.5"),
     ("input[petal_width]", "2.1"),
 ];
-
-async fn signed_in(sepal: &Sepal, user: &str) -> Browser {
-    let browser = Browser::new();
-    browser.sign_in(sepal, user).await;
-    browser
-}
 
 /// Posts the prediction form as a browser without JavaScript does, and
 /// returns where the server sends the browser.
@@ -81,8 +79,8 @@ fn rows(html: &str) -> usize {
 
 #[tokio::test]
 async fn a_prediction_is_stored_shown_and_only_its_owner_sees_it() {
-    let sepal = sepal(&[]).await;
-    let alice = signed_in(&sepal, "alice").await;
+    let sepal = TestApp::new().start().await;
+    let alice = sepal.signed_in_browser("alice").await;
 
     let location = predict(&alice, &sepal, &VIRGINICA).await;
     let id = location
@@ -100,7 +98,7 @@ async fn a_prediction_is_stored_shown_and_only_its_owner_sees_it() {
     assert_eq!(status, StatusCode::OK);
     assert!(record.contains("5.5 cm") && record.contains(&id));
 
-    let bob = signed_in(&sepal, "bob").await;
+    let bob = sepal.signed_in_browser("bob").await;
     for path in [format!("/history/{id}"), format!("/predict?result={id}")] {
         let (status, page) = get(&bob, &sepal, &path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
@@ -129,8 +127,8 @@ async fn a_prediction_is_stored_shown_and_only_its_owner_sees_it() {
 
 #[tokio::test]
 async fn invalid_input_goes_back_to_the_form_and_stores_nothing() {
-    let sepal = sepal(&[]).await;
-    let alice = signed_in(&sepal, "alice").await;
+    let sepal = TestApp::new().start().await;
+    let alice = sepal.signed_in_browser("alice").await;
     let mut form = SETOSA.to_vec();
     form[1].1 = "abc";
     form[2].1 = "99";
@@ -177,8 +175,8 @@ async fn invalid_input_goes_back_to_the_form_and_stores_nothing() {
 #[tokio::test]
 async fn history_pages_filters_exports_and_delete_all() {
     // 130 predictions in a row are over the default rate limits.
-    let sepal = sepal(&["--rate-limit-per-ip", "0", "--rate-limit-per-user", "0"]).await;
-    let alice = signed_in(&sepal, "alice").await;
+    let sepal = TestApp::new().rate_limits(0, 0, 100).start().await;
+    let alice = sepal.signed_in_browser("alice").await;
     for n in 0..130 {
         let form = if n % 13 < 9 { SETOSA } else { VIRGINICA };
         predict(&alice, &sepal, &form).await;
@@ -243,7 +241,7 @@ async fn history_pages_filters_exports_and_delete_all() {
     assert!(lines[1].starts_with(ids[0]));
 
     // Another user's exports hold none of it; signed out, there is no export.
-    let bob = signed_in(&sepal, "bob").await;
+    let bob = sepal.signed_in_browser("bob").await;
     let (_, bobs) = get(&bob, &sepal, "/history/export.json").await;
     assert_eq!(bobs.trim(), "[\n]");
     let (status, _) = get(&Browser::new(), &sepal, "/history/export.csv").await;
@@ -261,7 +259,7 @@ async fn history_pages_filters_exports_and_delete_all() {
 
 #[tokio::test]
 async fn the_model_card_is_public_and_protected_pages_ask_to_sign_in() {
-    let sepal = sepal(&[]).await;
+    let sepal = TestApp::new().start().await;
     let stranger = Browser::new();
     let (status, card) = get(&stranger, &sepal, "/model").await;
     assert_eq!(status, StatusCode::OK);
@@ -274,17 +272,17 @@ async fn the_model_card_is_public_and_protected_pages_ask_to_sign_in() {
 
 #[tokio::test]
 async fn a_signed_in_user_is_rate_limited_on_the_pages_too() {
-    let sepal = sepal(&ONE_PER_SECOND_PER_USER).await;
-    let alice = signed_in(&sepal, "alice").await;
+    let sepal = TestApp::new().rate_limits(0, 1, 3).start().await;
+    let alice = sepal.signed_in_browser("alice").await;
     let mut statuses = Vec::new();
     for _ in 0..4 {
         statuses.push(get(&alice, &sepal, "/history").await.0);
     }
-    // Sign-in's last hop (`/account`) took one of the three.
-    assert_eq!(statuses[..2], [StatusCode::OK, StatusCode::OK]);
-    assert_eq!(statuses[2..], [StatusCode::TOO_MANY_REQUESTS; 2]);
+    // The burst of three, then one a second.
+    assert_eq!(statuses[..3], [StatusCode::OK; 3]);
+    assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
     // Others are not held back.
-    let bob = signed_in(&sepal, "bob").await;
+    let bob = sepal.signed_in_browser("bob").await;
     assert_eq!(get(&bob, &sepal, "/history").await.0, StatusCode::OK);
 }
 
@@ -312,8 +310,8 @@ async fn a_folder_made_by_model_init_serves_its_form_result_and_card() {
     })
     .unwrap();
 
-    let sepal = sepal(&["--model-dir", &out.to_string_lossy()]).await;
-    let alice = signed_in(&sepal, "alice").await;
+    let sepal = TestApp::new().model(&out).start().await;
+    let alice = sepal.signed_in_browser("alice").await;
     let (status, form) = get(&alice, &sepal, "/predict").await;
     assert_eq!(status, StatusCode::OK);
     assert!(form.contains("Predict: Flowers"), "{form}");
@@ -357,8 +355,8 @@ async fn the_regression_model_shows_its_value_plot_history_card_and_export() {
     // models/diabetes: a GradientBoostingRegressor made into a folder by
     // `sepal model init` alone (`make model`).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/diabetes");
-    let sepal = sepal(&["--model-dir", &dir.to_string_lossy()]).await;
-    let alice = signed_in(&sepal, "alice").await;
+    let sepal = TestApp::new().model(&dir).start().await;
+    let alice = sepal.signed_in_browser("alice").await;
     let (status, form) = get(&alice, &sepal, "/predict").await;
     assert_eq!(status, StatusCode::OK);
     assert!(form.contains("Predict: Diabetes"), "{form}");

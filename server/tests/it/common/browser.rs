@@ -1,103 +1,11 @@
-//! Sepal on a real port with its local OpenID provider, and a cookie-keeping
-//! HTTP client playing the browser.
+//! A cookie-keeping HTTP client playing the browser, and the sign-in at
+//! the local OpenID provider as a person makes it.
 
-use std::{path::Path, sync::Arc};
+use std::sync::Arc;
 
-use app::store::Store;
-use clap::Parser;
 use reqwest::{StatusCode, cookie::CookieStore as _, header};
-use server::{Config, Services, store::SqliteStore};
 
-use super::Provider;
-
-/// Rate limits for the tests of the per-user limit: one request a second
-/// and a burst of three per user, none per address.
-pub const ONE_PER_SECOND_PER_USER: [&str; 6] = [
-    "--rate-limit-per-ip",
-    "0",
-    "--rate-limit-per-user",
-    "1",
-    "--rate-limit-burst",
-    "3",
-];
-
-/// Sepal and its provider, both on loopback.
-pub struct Sepal {
-    pub url: String,
-    pub provider: Provider,
-    pub store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
-}
-
-pub async fn sepal(extra: &[&str]) -> Sepal {
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter("warn")
-        .try_init();
-    // Bound before the provider picks its port, so the two cannot be the same.
-    let listener = listen().await;
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let provider = Provider::start(&url);
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&dir.path().join("sepal.db"))
-            .await
-            .unwrap(),
-    );
-    serve(listener, &provider.issuer, extra, store.clone(), dir.path()).await;
-    Sepal {
-        url,
-        provider,
-        store,
-        _dir: dir,
-    }
-}
-
-/// A listener on a free port of 127.0.0.1, held from now on.
-pub async fn listen() -> tokio::net::TcpListener {
-    tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap()
-}
-
-/// Serves Sepal on `listener` with `store`, signing in at `issuer`.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    issuer: &str,
-    extra: &[&str],
-    store: Arc<dyn Store>,
-    site: &Path,
-) {
-    let site = site.to_string_lossy().into_owned();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let mut args = vec![
-        "sepal",
-        "--site-root",
-        &site,
-        "--oidc-issuer",
-        issuer,
-        "--allowed-groups",
-        "sepal-users",
-    ];
-    if !extra.contains(&"--public-url") {
-        args.extend(["--public-url", &url]);
-    }
-    args.extend(extra);
-    let config = Config::parse_from(args);
-    // The iris model unless a test names another folder.
-    let model_dir = if extra.contains(&"--model-dir") {
-        config.model_dir.clone()
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/iris")
-    };
-    let services = Services {
-        model: Arc::new(server::inference::Model::load(&model_dir).unwrap()),
-        store,
-    };
-    let app = server::router(&config, services).unwrap();
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-}
+use super::test_app::Sepal;
 
 /// A browser: keeps cookies, follows redirects only when told to.
 pub struct Browser {

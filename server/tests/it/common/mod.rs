@@ -1,7 +1,12 @@
-//! What the tests and benches share: DynamoDB Local clients.
+//! What the integration tests share: [`TestApp`](test_app::TestApp) and
+//! its browser, the OpenID providers (in process, or the real local one),
+//! test keys, DynamoDB Local clients and records.
 #![allow(clippy::unwrap_used)]
 
-pub mod web;
+pub mod browser;
+pub mod issuer;
+pub mod keys;
+pub mod test_app;
 
 use std::{
     collections::BTreeMap,
