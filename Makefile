@@ -36,11 +36,14 @@ tools-bench:
 	scripts/ensure-tools.sh bench
 
 # typos (PyPI, in the test venv), cargo-deny and cargo-machete
-# (scripts/ensure-tools.sh) beside rustfmt and clippy.
+# (scripts/ensure-tools.sh) beside rustfmt and clippy. cargo-deny reads the
+# sources of every crate in Cargo.lock, other platforms' too: `cargo fetch`
+# downloads them, then the check itself runs offline.
 lint: test-venv
 	cargo fmt --all --check
 	$(TEST_VENV)/bin/typos
-	cargo deny check licenses bans
+	cargo fetch --locked
+	cargo deny --offline check licenses bans
 	cargo machete
 	$(CLIPPY) $(SSR) -- -D warnings
 	$(CLIPPY) $(HYDRATE) -- -D warnings
