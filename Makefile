@@ -12,12 +12,12 @@ CLIPPY := cargo clippy --all-targets --locked
 SSR := -p app -p server --features app/ssr
 HYDRATE := -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown
 
-.PHONY: dev test check tools-dev tools-test tools-bench lint unit test-venv release e2e api-fuzz venv model bench store-bench render-bench load-bench
+.PHONY: dev test check tools-dev tools-test tools-bench lint unit test-venv release site test-server e2e api-fuzz venv model bench store-bench render-bench load-bench
 
 dev: tools-dev
 	scripts/dev.sh
 
-test: tools-test lint unit release e2e api-fuzz
+test: tools-test lint unit site e2e api-fuzz
 
 # The inner loop: formatting, lints and the unit tests (no DynamoDB Local,
 # OpenID provider or browser), in a minute or two once built.
@@ -63,12 +63,25 @@ test-venv:
 release:
 	cargo leptos build --release --precompress
 
-e2e: release
-	cd end2end && npx playwright test
+# The browser tests and the API fuzzer run the site as users download it
+# (release WASM, precompressed) and the server that `make unit` built
+# (cargo test links target/debug/sepal against the test build's
+# dependencies): a release build of the server would compile every
+# dependency once more, ~12 of make test's minutes on 2 cores
+# (docs/decisions/test-build.md). `make release` is the deployable build.
+site:
+	cargo leptos build --release --precompress --frontend-only
+
+TEST_SERVER := target/debug/sepal
+test-server:
+	cargo test --locked $(SSR) --no-run
+
+e2e: site test-server
+	cd end2end && SEPAL_BIN=../$(TEST_SERVER) npx playwright test
 
 # schemathesis fuzzes the JSON API from its OpenAPI document (scripts/api-fuzz.sh).
-api-fuzz: release test-venv
-	scripts/api-fuzz.sh
+api-fuzz: site test-server test-venv
+	SEPAL_BIN=$(TEST_SERVER) scripts/api-fuzz.sh
 
 # The Python side (PyPI, Python 3 with venv): only for `make model` and
 # `make bench`; building and testing Sepal need none of it.

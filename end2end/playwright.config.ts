@@ -1,7 +1,9 @@
 import { defineConfig } from '@playwright/test';
 
-// Tests run against the release server that `make release` built, started
+// Tests run against the server in SEPAL_BIN (`make e2e`: the one `make unit`
+// built; by default the release build) and the site in target/site, started
 // here on its own port so a `make dev` on 3000 can keep running.
+const sepal = process.env.SEPAL_BIN ?? '../target/release/sepal';
 const port = Number(process.env.SEPAL_E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 // A second server on the next port serves the regression model (models/diabetes).
@@ -46,7 +48,7 @@ export default defineConfig({
       },
     },
     {
-      command: '../target/release/sepal',
+      command: sepal,
       url: `${baseURL}/healthz`,
       reuseExistingServer: false,
       timeout: 30_000,
@@ -63,7 +65,7 @@ export default defineConfig({
       },
     },
     {
-      command: '../target/release/sepal',
+      command: sepal,
       url: `${regressionURL}/healthz`,
       reuseExistingServer: false,
       timeout: 30_000,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Part of `make test`: schemathesis (PyPI) fuzzes the JSON API from its own
 # OpenAPI document (/api/v1/openapi.json) with a valid token of the local
-# OpenID provider, on the release build with a fresh SQLite store. It fails
+# OpenID provider, on the build in SEPAL_BIN (`make api-fuzz`: the one `make
+# unit` built; by default the release build) with a fresh SQLite store. It fails
 # on any 5xx and on any answer the document does not describe (status,
 # content type, headers, body schema), and checks that auth is enforced and
 # that deleted records are gone. Settings: SEPAL_FUZZ_EXAMPLES (cases per

@@ -11,9 +11,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# SEPAL_BIN runs another build (e.g. target/debug/sepal while developing).
+# SEPAL_BIN runs another build (`make api-fuzz` runs target/debug/sepal).
 sepal_bin=${SEPAL_BIN:-target/release/sepal}
-test -x "$sepal_bin" || { echo "$sepal_bin is missing: run make release first" >&2; exit 1; }
+test -x "$sepal_bin" || { echo "$sepal_bin is missing: run make release (or make test-server for target/debug/sepal) first" >&2; exit 1; }
 
 # need TOOL...: stops with what to run if a benchmark's tool is missing.
 need() {
@@ -37,7 +37,7 @@ start_provider() {
   wait_for "http://127.0.0.1:$1/.well-known/openid-configuration"
 }
 
-# start_sepal PORT OIDC_PORT: the release build with a fresh SQLite store;
+# start_sepal PORT OIDC_PORT: Sepal ($sepal_bin) with a fresh SQLite store;
 # sets sepal_pid. A load generator or a fuzzer is one address and one user:
 # the rate limits are raised out of its way (still checked on every request).
 start_sepal() {

@@ -86,8 +86,8 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
         .layer(middleware::from_fn(auth::require_sign_in));
 
     let leptos = LeptosOptions::builder()
-        // cargo-leptos sets this at compile time; plain `cargo` builds (tests) do not.
-        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("sepal"))
+        // Set at compile time by cargo-leptos, and by .cargo/config.toml for plain cargo.
+        .output_name(env!("LEPTOS_OUTPUT_NAME"))
         .site_root(config.site_root.to_string_lossy().as_ref())
         .site_addr(config.addr)
         .reload_port(config.reload_port)
