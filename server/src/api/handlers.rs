@@ -28,6 +28,7 @@ use crate::http::problem::Problem;
 #[utoipa::path(
     post,
     path = "/api/v1/predictions",
+    tag = "predictions",
     request_body = PredictRequest,
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]+$",
         description = "A retry with the same key returns the first answer and stores nothing new; the same key with another body is a 409")),
@@ -122,6 +123,7 @@ pub(super) async fn create(
 #[utoipa::path(
     get,
     path = "/api/v1/predictions",
+    tag = "predictions",
     params(ListParams),
     responses(
         (status = 200, body = PredictionPage),
@@ -178,6 +180,7 @@ pub(super) async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/predictions/{id}",
+    tag = "predictions",
     params(("id" = String, Path, description = "The prediction's id")),
     responses(
         (status = 200, body = Prediction),
@@ -201,6 +204,7 @@ pub(super) async fn read(
 #[utoipa::path(
     delete,
     path = "/api/v1/predictions/{id}",
+    tag = "predictions",
     params(("id" = String, Path, description = "The prediction's id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -225,6 +229,7 @@ pub(super) async fn remove(
 #[utoipa::path(
     get,
     path = "/api/v1/model",
+    tag = "model",
     responses(
         (status = 200, description = "The model's manifest.json", body = Object),
         (status = 401, body = Problem, content_type = "application/problem+json"),
