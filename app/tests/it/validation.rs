@@ -10,7 +10,7 @@ use app::model::{FieldError, Manifest, Predictions};
 use serde_json::{Value, json};
 
 fn manifest() -> Manifest {
-    serde_json::from_str(include_str!("../../models/iris/manifest.json")).unwrap()
+    serde_json::from_str(include_str!("../../../models/iris/manifest.json")).unwrap()
 }
 
 fn input(value: Value) -> BTreeMap<String, Value> {

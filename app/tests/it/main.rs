@@ -1,0 +1,5 @@
+//! The app crate's integration tests, one binary for all of them (as the
+//! server's `tests/it`): what clients can send, checked through the public API.
+
+mod cursor;
+mod validation;
