@@ -19,6 +19,9 @@ impl Browser {
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            // A request that hangs fails its test, naming the URL, instead
+            // of holding up the whole run.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap();
         Browser { client, jar }
