@@ -13,10 +13,24 @@ use serde_json::{Value, json};
 
 use super::keys::{jwk, rs256, rsa_key};
 
-/// The key the issuer signs with now; it lists no other.
+/// The key the issuer signs with now (it lists no other), and how many
+/// keys it has had: key ids are `key-1`, `key-2`, …
 struct SigningKey {
     key: RsaPrivateKey,
-    kid: String,
+    number: u32,
+}
+
+impl SigningKey {
+    fn new(number: u32) -> Self {
+        SigningKey {
+            key: rsa_key(),
+            number,
+        }
+    }
+
+    fn kid(&self) -> String {
+        format!("key-{}", self.number)
+    }
 }
 
 pub struct Issuer {
@@ -31,10 +45,7 @@ impl Issuer {
             .await
             .unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let key = Arc::new(RwLock::new(SigningKey {
-            key: rsa_key(),
-            kid: "key-1".into(),
-        }));
+        let key = Arc::new(RwLock::new(SigningKey::new(1)));
         // What openidconnect's discovery requires; the authorization
         // endpoint is named but not served.
         let discovery = json!({
@@ -62,11 +73,7 @@ impl Issuer {
     /// rotation does: tokens signed with the old key no longer verify.
     pub fn rotate_key(&self) {
         let mut current = self.key.write().unwrap();
-        let n: u32 = current.kid.trim_start_matches("key-").parse().unwrap();
-        *current = SigningKey {
-            key: rsa_key(),
-            kid: format!("key-{}", n + 1),
-        };
+        *current = SigningKey::new(current.number + 1);
     }
 
     /// An ID token for `user` in `groups`, for Sepal's client id (`sepal`),
@@ -80,13 +87,13 @@ impl Issuer {
             "groups": groups,
         });
         let current = self.key.read().unwrap();
-        rs256(&current.key, &current.kid, &claims)
+        rs256(&current.key, &current.kid(), &claims)
     }
 }
 
 async fn jwks(State(key): State<Arc<RwLock<SigningKey>>>) -> Json<Value> {
     let current = key.read().unwrap();
-    Json(json!({ "keys": [jwk(&current.key, &current.kid)] }))
+    Json(json!({ "keys": [jwk(&current.key, &current.kid())] }))
 }
 
 impl Drop for Issuer {
