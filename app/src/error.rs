@@ -15,12 +15,12 @@
 //! - **An error becomes an answer at the edge**: an `AppError` for the
 //!   pages and their server functions, a `Problem` (RFC 9457) for the JSON
 //!   API. Both say what the caller can do and leave internals out.
-//! - **A cause is logged once, where it is dropped.** A `Problem` carries
-//!   its cause and logs it as it becomes a response. An `AppError` is
-//!   serialized by Leptos (over HTTP) or rendered (during server-side
-//!   rendering) with no hook of ours in between, so the conversions into
-//!   `AppError` that drop a cause (from `StoreError` and `PredictError`)
-//!   are where it is logged, and nothing below them logs it again.
+//! - **A cause is logged once, where it is dropped**, as the answer is
+//!   made, never in a conversion. A `Problem` logs its cause as it becomes
+//!   a response. Server functions run their body with [`answered`]: inside,
+//!   `?` turns every error into a [`Failure`] (plain `From` conversions,
+//!   no side effect), and [`Failure::answer`] makes the `AppError`, logging
+//!   the cause the answer leaves out, once per request.
 //! - Invalid input and refusals (4xx) are the caller's business: answered,
 //!   not logged as errors.
 
@@ -94,15 +94,64 @@ impl FromServerFnError for AppError {
     }
 }
 
-/// A value the server provides through Leptos context, such as the model.
-/// Missing context is a wiring bug in the server: logged, and a 500.
+/// Why a server function failed, before it is answered: a ready answer,
+/// or a cause from below that [`Failure::answer`] turns into one.
 #[cfg(feature = "ssr")]
-pub fn server_context<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
-    leptos::prelude::use_context::<T>().ok_or_else(|| {
-        tracing::error!(
-            missing = std::any::type_name::<T>(),
-            "server context not provided"
-        );
-        AppError::Internal
-    })
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Answer(#[from] AppError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Predict(#[from] crate::service::PredictError),
+    /// The server did not provide a value through Leptos context: a wiring bug.
+    #[error("server context not provided: {0}")]
+    MissingContext(&'static str),
+}
+
+#[cfg(feature = "ssr")]
+impl Failure {
+    /// The answer for the browser. Invalid input and refusals are answered
+    /// as they are; a store outage is `Unavailable`; anything else is the
+    /// server's fault, `Internal`. What the answer leaves out is logged
+    /// here, and only here.
+    pub fn answer(self) -> AppError {
+        use crate::{service::PredictError, store::StoreError};
+
+        match self {
+            Failure::Answer(answer) => answer,
+            Failure::Predict(PredictError::Invalid(invalid)) => {
+                AppError::BadRequest(invalid.to_string())
+            }
+            Failure::Predict(err @ PredictError::KeyReused) => {
+                AppError::BadRequest(err.to_string())
+            }
+            Failure::Store(err) | Failure::Predict(PredictError::Store(err)) => {
+                tracing::error!(%err, "store request failed");
+                match err {
+                    StoreError::Unavailable(_) => AppError::Unavailable,
+                    StoreError::Conflict | StoreError::Backend(_) => AppError::Internal,
+                }
+            }
+            err @ (Failure::Predict(_) | Failure::MissingContext(_)) => {
+                tracing::error!(%err, "request failed");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+/// Runs a server function's `body` and answers its failure (see
+/// [`Failure::answer`]).
+#[cfg(feature = "ssr")]
+pub async fn answered<T>(body: impl Future<Output = Result<T, Failure>>) -> Result<T, AppError> {
+    body.await.map_err(Failure::answer)
+}
+
+/// A value the server provides through Leptos context, such as the model.
+#[cfg(feature = "ssr")]
+pub fn server_context<T: Clone + Send + Sync + 'static>() -> Result<T, Failure> {
+    leptos::prelude::use_context::<T>()
+        .ok_or_else(|| Failure::MissingContext(std::any::type_name::<T>()))
 }

@@ -3,8 +3,8 @@
 //! validate the input, run the model, make the record, store it.
 //!
 //! Its error, [`PredictError`], keeps the cause. The callers decide what it
-//! becomes: an [`AppError`] for the pages, a problem answer for the API;
-//! see `error` for where causes are logged.
+//! becomes: an `AppError` for the pages (`error::Failure::answer`), a
+//! problem answer for the API; see `error` for where causes are logged.
 
 use std::{collections::BTreeMap, time::Instant};
 
@@ -12,7 +12,6 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::{
-    error::AppError,
     model::{Features, InvalidInput, ModelFailed, Predictor},
     store::{ModelRef, PredictionRecord, Put, Source, Store, StoreError},
 };
@@ -33,22 +32,6 @@ pub enum PredictError {
     Unexpected { model: String, answer: String },
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// What the pages show for it: invalid input and a reused key are the
-/// caller's to fix, a store outage is temporary, the rest is the server's.
-impl From<PredictError> for AppError {
-    fn from(err: PredictError) -> Self {
-        match err {
-            PredictError::Invalid(invalid) => AppError::BadRequest(invalid.to_string()),
-            PredictError::KeyReused => AppError::BadRequest(err.to_string()),
-            PredictError::Store(err) => err.into(),
-            PredictError::Model(_) | PredictError::Unexpected { .. } => {
-                tracing::error!(%err, "prediction failed");
-                AppError::Internal
-            }
-        }
-    }
 }
 
 /// Validates one row of input, runs the model and stores the record for

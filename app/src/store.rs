@@ -200,17 +200,6 @@ pub enum StoreError {
     Backend(String),
 }
 
-#[cfg(feature = "ssr")]
-impl From<StoreError> for crate::error::AppError {
-    fn from(err: StoreError) -> Self {
-        tracing::error!(%err, "store request failed");
-        match err {
-            StoreError::Unavailable(_) => crate::error::AppError::Unavailable,
-            StoreError::Conflict | StoreError::Backend(_) => crate::error::AppError::Internal,
-        }
-    }
-}
-
 /// Storage for predictions and sessions. Every method is one request's worth
 /// of work whose cost does not grow with the size of the user's history.
 #[cfg(feature = "ssr")]
