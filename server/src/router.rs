@@ -4,7 +4,10 @@
 //! `http` (shared by pages and API), `auth` and `api`; this file only
 //! puts them together.
 
-use std::{convert::Infallible, sync::Arc};
+use std::{
+    convert::Infallible,
+    sync::{Arc, OnceLock},
+};
 
 use app::{App, model::Predictor, shell, store::Store};
 use axum::{
@@ -16,7 +19,9 @@ use axum::{
     routing::get,
 };
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list, render_app_to_stream_with_context};
+use leptos_axum::{
+    AxumRouteListing, LeptosRoutes, generate_route_list, render_app_to_stream_with_context,
+};
 use tower_http::{
     request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
@@ -129,7 +134,7 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
         .service(site);
 
     let pages = Router::new()
-        .leptos_routes_with_context(&leptos, generate_route_list(App), context, page)
+        .leptos_routes_with_context(&leptos, page_routes(), context, page)
         .merge(auth::routes(oidc))
         .merge(export::routes(
             services.store.clone(),
@@ -185,4 +190,13 @@ pub fn router(config: &Config, services: Services) -> Result<Router, Error> {
             ))
             .service(app),
     ))
+}
+
+/// The app's page routes, listed once per process. Listing them renders the
+/// app with Leptos' data loads suspended for the whole process (a global
+/// flag), so a page rendered meanwhile by a router built earlier would wait
+/// for its data forever: tests build many routers in one process.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }

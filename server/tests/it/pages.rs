@@ -125,6 +125,34 @@ async fn a_prediction_is_stored_shown_and_only_its_owner_sees_it() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// Building a router lists the app's pages by rendering it with data
+/// loads suspended process-wide (Leptos), so a page served meanwhile by
+/// another router once waited for its data forever. Routers are built
+/// here without pause while one page is asked for again and again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_answer_while_another_router_is_built() {
+    let sepal = TestApp::new().start().await;
+    let alice = sepal.signed_in_browser("alice").await;
+    let location = predict(&alice, &sepal, &VIRGINICA).await;
+    let other = TestApp::new();
+    let building = tokio::spawn(async move {
+        loop {
+            drop(other.router().await);
+            tokio::task::yield_now().await;
+        }
+    });
+    for _ in 0..50 {
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            get(&alice, &sepal, &location),
+        )
+        .await;
+        let (status, _) = answer.expect("the page answers while a router is built");
+        assert_eq!(status, StatusCode::OK);
+    }
+    building.abort();
+}
+
 #[tokio::test]
 async fn invalid_input_goes_back_to_the_form_and_stores_nothing() {
     let sepal = TestApp::new().start().await;
